@@ -1,0 +1,49 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Decision is one answered request: what was asked, against which policy
+// version, what came back and how long it took.
+type Decision struct {
+	ID       string
+	Time     time.Time
+	Revision string
+	Path     string
+	Input    any
+	Result   any
+	Defined  bool
+	Duration time.Duration
+	Caller   string
+	Error    string
+	Labels   map[string]string
+}
+
+// DecisionLogger receives every decision. The audit log implements it; an
+// error from LogDecision fails the decision (fail closed: an unrecorded
+// decision is not returned).
+type DecisionLogger interface {
+	LogDecision(ctx context.Context, d *Decision) error
+}
+
+// DecideOption adds request context to a decision.
+type DecideOption func(*Decision)
+
+// WithCaller records who asked (remote address, client id).
+func WithCaller(caller string) DecideOption {
+	return func(d *Decision) { d.Caller = caller }
+}
+
+// WithDecisionID sets the id instead of generating one (for callers that
+// propagate an id, e.g. from a request header).
+func WithDecisionID(id string) DecideOption {
+	return func(d *Decision) { d.ID = id }
+}
+
+func newDecisionID() string {
+	return uuid.NewString()
+}
