@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/open-policy-agent/opa/v1/server/types"
+
+	"github.com/belladonna-dev/belladonna/internal/logfields"
+)
+
+type clientKey struct{}
+
+func clientFrom(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(string)
+	return c
+}
+
+// guard applies rate limiting, then authentication, to API routes.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.RateLimit != nil && !s.opts.RateLimit.allow() {
+			s.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "request rate limit exceeded (server.rate_limit)")
+			return
+		}
+		if s.opts.Authenticator != nil {
+			client, err := s.opts.Authenticator.Authenticate(r)
+			if err != nil {
+				s.metrics.rejected.WithLabelValues("unauthorized").Inc()
+				// The reason is logged, never the credential.
+				s.log.Warn("request rejected", logfields.Addr, r.RemoteAddr, logfields.Error, err)
+				status := http.StatusUnauthorized
+				if !errors.Is(err, ErrUnauthorized) {
+					status = http.StatusInternalServerError
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer realm="belladonna"`)
+				writeError(w, status, types.CodeUnauthorized, err.Error())
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), clientKey{}, client))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// count records every response's status class.
+func (s *Server) count(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.metrics.requests.WithLabelValues(strconv.Itoa(sw.status/100) + "xx").Inc()
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// health is 200 once a policy is active, as OPA's /health is once bundles
+// are activated; 500 before.
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	st := s.eng.Current()
+	if st == nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "no policy activated"}, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"revision": st.Revision()}, false)
+}
