@@ -42,7 +42,10 @@ func TestTamperingIsDetected(t *testing.T) {
 		mutate func(lines []string) []string
 		line   int
 	}{
-		{"edited result", func(l []string) []string { l[1] = strings.Replace(l[1], `"result":true`, `"result":false`, 1); return l }, 2},
+		{"edited result", func(l []string) []string {
+			l[1] = strings.Replace(l[1], `"result":true`, `"result":false`, 1)
+			return l
+		}, 2},
 		{"deleted entry", func(l []string) []string { return append(l[:1], l[2:]...) }, 2},
 		{"reordered", func(l []string) []string { l[1], l[2] = l[2], l[1]; return l }, 2},
 		{"inserted copy", func(l []string) []string { return append(l[:2], append([]string{l[0]}, l[2:]...)...) }, 3},

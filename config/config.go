@@ -1,0 +1,104 @@
+package config
+
+// Config is the whole of belladonna.yaml. Every field has a default (see Default)
+// and is documented in belladonna.example.yaml at the repository root.
+type Config struct {
+	// DataDir is where commands that keep state (audit log, last-good bundles) write.
+	DataDir  string   `yaml:"data_dir" json:"data_dir"`
+	Log      Log      `yaml:"log" json:"log"`
+	Server   Server   `yaml:"server" json:"server"`
+	Policies Policies `yaml:"policies" json:"policies"`
+	Audit    Audit    `yaml:"audit" json:"audit"`
+	Validate Validate `yaml:"validate" json:"validate"`
+}
+
+// Log configures the process's own structured logs (not the decision log).
+type Log struct {
+	Level  string `yaml:"level" json:"level"`   // debug|info|warn|error
+	Format string `yaml:"format" json:"format"` // text|json
+}
+
+// Server configures the decision API (`belladonna serve`).
+type Server struct {
+	// Addr is host:port with a numeric port; the default accepts local
+	// connections only.
+	Addr string `yaml:"addr" json:"addr"`
+	// MaxRequestBytes bounds a request body, so one client cannot make the
+	// server buffer arbitrary input.
+	MaxRequestBytes int64          `yaml:"max_request_bytes" json:"max_request_bytes"`
+	Authentication  Authentication `yaml:"authentication" json:"authentication"`
+	RateLimit       RateLimit      `yaml:"rate_limit" json:"rate_limit"`
+	TLS             TLS            `yaml:"tls" json:"tls"`
+}
+
+// Authentication of decision API clients.
+type Authentication struct {
+	// Mode is none or token (bearer tokens, as OPA's --authentication=token).
+	Mode string `yaml:"mode" json:"mode"`
+	// TokensFile lists accepted tokens as SHA-256 hex digests, one per line.
+	TokensFile string `yaml:"tokens_file" json:"tokens_file"`
+}
+
+// RateLimit bounds the decision API's request rate (token bucket, whole server).
+type RateLimit struct {
+	// Enabled turns the limit on; RequestsPerSecond and Burst are checked only then.
+	Enabled           bool    `yaml:"enabled" json:"enabled"`
+	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second"`
+	Burst             int     `yaml:"burst" json:"burst"`
+}
+
+// TLS for the decision API. Empty CertFile means plain HTTP.
+type TLS struct {
+	// CertFile and KeyFile are PEM files, set both or neither.
+	CertFile string `yaml:"cert_file" json:"cert_file"`
+	KeyFile  string `yaml:"key_file" json:"key_file"`
+	// ClientCAFile, when set, requires client certificates signed by it (mTLS).
+	ClientCAFile string `yaml:"client_ca_file" json:"client_ca_file"`
+}
+
+// Policies says what `serve` loads when no PATH is given on the command line.
+type Policies struct {
+	// Paths are policy/data directories or bundle tarballs; empty means the
+	// embedded library.
+	Paths        []string `yaml:"paths" json:"paths"`
+	V0Compatible bool     `yaml:"v0_compatible" json:"v0_compatible"`
+}
+
+// Audit configures the decision log.
+type Audit struct {
+	// Enabled records every decision under DataDir.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// TamperEvident hash-chains the entries so that a rewrite is detected.
+	TamperEvident bool `yaml:"tamper_evident" json:"tamper_evident"`
+	// Mask lists JSON pointers under /input whose values are replaced before a
+	// decision is written, so credentials in inputs never reach the log.
+	Mask []string `yaml:"mask" json:"mask"`
+}
+
+// Validate configures `belladonna validate`.
+type Validate struct {
+	FailOn   string   `yaml:"fail_on" json:"fail_on"`   // error|warning|info
+	Rules    []string `yaml:"rules" json:"rules"`       // extra validator rule directories
+	Disable  []string `yaml:"disable" json:"disable"`   // rule names to skip
+	Baseline string   `yaml:"baseline" json:"baseline"` // baseline file to filter findings
+}
+
+// Default returns the configuration used when belladonna.yaml sets nothing.
+func Default() Config {
+	return Config{
+		DataDir: "./belladonna-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Server: Server{
+			Addr:            "127.0.0.1:8181",
+			MaxRequestBytes: 1 << 20,
+			Authentication:  Authentication{Mode: "none"},
+			RateLimit:       RateLimit{Enabled: false, RequestsPerSecond: 1000, Burst: 2000},
+		},
+		Audit: Audit{
+			Enabled:       true,
+			TamperEvident: true,
+			Mask:          []string{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"},
+		},
+		Validate: Validate{FailOn: "error"},
+	}
+}

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestMapDefault(t *testing.T) {
+	t.Parallel()
+	want := map[string]any{
+		"data_dir": "./belladonna-data",
+		"log":      map[string]any{"level": "info", "format": "text"},
+		"server": map[string]any{
+			"addr":              "127.0.0.1:8181",
+			"max_request_bytes": float64(1 << 20),
+			"authentication":    map[string]any{"mode": "none", "tokens_file": ""},
+			"rate_limit":        map[string]any{"enabled": false, "requests_per_second": float64(1000), "burst": float64(2000)},
+			"tls":               map[string]any{"cert_file": "", "key_file": "", "client_ca_file": ""},
+		},
+		"policies": map[string]any{"paths": []any{}, "v0_compatible": false},
+		"audit":    map[string]any{"enabled": true, "tamper_evident": true, "mask": []any{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"}},
+		"validate": map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
+	}
+	if got := Default().Map(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Default().Map():\n got %#v\nwant %#v", got, want)
+	}
+}
+
+// Map is exactly what encoding/json gives back for the Config, lists aside
+// (Map never has a null list), so rules see the shape they would see from
+// any JSON source.
+func TestMapIsJSONShaped(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.Policies.Paths = []string{"a", "b"}
+	c.Validate.Rules = []string{"r"}
+	c.Validate.Disable = []string{}
+	c.Server.RateLimit.RequestsPerSecond = 12.5
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Map(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Map():\n got %#v\nwant %#v", got, want)
+	}
+}
+
+// The json tags are what other packages marshal Config with; they must name
+// keys as the YAML does.
+func TestJSONTagsMatchYAML(t *testing.T) {
+	t.Parallel()
+	for _, f := range schema.all() {
+		parent := reflect.TypeFor[Config]()
+		sf := parent.FieldByIndex(f.index)
+		jsonName, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if jsonName != f.name {
+			t.Errorf("%s: json tag %q, yaml tag %q", f.path, jsonName, f.name)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/belladonna-dev/belladonna/audit"
+	"github.com/belladonna-dev/belladonna/config"
+	"github.com/belladonna-dev/belladonna/engine"
+	"github.com/belladonna-dev/belladonna/internal/logfields"
+	"github.com/belladonna-dev/belladonna/policies"
+	"github.com/belladonna-dev/belladonna/server"
+)
+
+// ServeParams are what `belladonna serve` needs beyond the Config.
+type ServeParams struct {
+	Config config.Config
+	// Paths override Config.Policies.Paths; both empty means the embedded library.
+	Paths  []string
+	Logger *slog.Logger
+}
+
+// Serve is the sidecar: engine + decision API + decision log.
+type Serve struct {
+	eng    *engine.Engine
+	srv    *server.Server
+	log    *slog.Logger
+	audit  *audit.FileLog
+	source string
+}
+
+// NewServe loads and compiles the policy before anything listens, so a policy
+// that does not compile stops start-up with its errors and nothing is served.
+func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := p.Config
+	rv := ast.RegoV1
+	if cfg.Policies.V0Compatible {
+		rv = ast.RegoV0
+	}
+	paths := p.Paths
+	if len(paths) == 0 {
+		paths = cfg.Policies.Paths
+	}
+	src, desc, err := loadServeSource(paths, engine.LoadOptions{RegoVersion: rv})
+	if err != nil {
+		return nil, err
+	}
+	s := &Serve{log: log, source: desc}
+	opts := []engine.Option{engine.WithLogger(log), engine.WithCompileOptions(engine.CompileOptions{RegoVersion: rv})}
+	if cfg.Audit.Enabled {
+		if !cfg.Audit.TamperEvident {
+			log.Warn("audit.tamper_evident is false, but the decision log is always hash-chained")
+		}
+		s.audit, err = audit.OpenFileLog(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, engine.WithDecisionLogger(auditDecisions{log: s.audit, mask: cfg.Audit.Mask}))
+	}
+	s.eng = engine.New(opts...)
+	if _, err := s.eng.Activate(ctx, src); err != nil {
+		s.closeAudit()
+		return nil, fmt.Errorf("compiling %s: %w", desc, err)
+	}
+	sopts := server.Options{
+		Addr:            cfg.Server.Addr,
+		MaxRequestBytes: cfg.Server.MaxRequestBytes,
+		Logger:          log,
+	}
+	if cfg.Server.Authentication.Mode == "token" {
+		auth, err := server.LoadTokenFile(cfg.Server.Authentication.TokensFile)
+		if err != nil {
+			s.closeAudit()
+			return nil, err
+		}
+		sopts.Authenticator = auth
+	}
+	if cfg.Server.RateLimit.Enabled {
+		sopts.RateLimit = server.NewRateLimit(cfg.Server.RateLimit.RequestsPerSecond, cfg.Server.RateLimit.Burst)
+	}
+	if cfg.Server.TLS.CertFile != "" {
+		tlsCfg, err := server.LoadTLS(cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, cfg.Server.TLS.ClientCAFile)
+		if err != nil {
+			s.closeAudit()
+			return nil, err
+		}
+		sopts.TLS = tlsCfg
+	}
+	s.srv, err = server.New(s.eng, sopts)
+	if err != nil {
+		s.closeAudit()
+		return nil, err
+	}
+	return s, nil
+}
+
+func loadServeSource(paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
+	if len(paths) == 0 {
+		src, err := engine.LoadFS(policies.FS, ".", opts)
+		if err != nil {
+			return nil, "", fmt.Errorf("loading the embedded policy library: %w", err)
+		}
+		return src, "embedded policy library", nil
+	}
+	src, err := engine.LoadPaths(paths, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return src, fmt.Sprint(paths), nil
+}
+
+// Engine is the running engine (for tests and embedding).
+func (s *Serve) Engine() *engine.Engine { return s.eng }
+
+// Start listens; it returns the bound address.
+func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
+	addr, err := s.srv.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []any{logfields.Addr, addr.String(), "policy", s.source, logfields.Revision, s.eng.Current().Revision()}
+	if s.audit != nil {
+		attrs = append(attrs, "audit_log", s.audit.Path())
+	}
+	s.log.Info("serving decisions", attrs...)
+	return addr, nil
+}
+
+// Stop drains requests in flight, then closes the decision log.
+func (s *Serve) Stop(ctx context.Context) error {
+	return errors.Join(s.srv.Stop(ctx), s.closeAudit())
+}
+
+func (s *Serve) closeAudit() error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Close()
+}

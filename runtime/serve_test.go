@@ -1,0 +1,90 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/belladonna-dev/belladonna/audit"
+	"github.com/belladonna-dev/belladonna/config"
+)
+
+func post(t *testing.T, url, file string) map[string]any {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("..", "testdata", "inputs", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestServeEmbeddedLibrary is `belladonna serve` with no flags: the embedded
+// library answers, and every decision lands in a verifiable audit log.
+func TestServeEmbeddedLibrary(t *testing.T) {
+	cfg := config.Default()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	ctx := context.Background()
+	s, err := NewServe(ctx, ServeParams{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr.String() + "/v1/data/"
+	if got := post(t, base+"security/authz/allow", "authz-allow.json"); got["result"] != true {
+		t.Errorf("allowed request: %v", got)
+	}
+	if got := post(t, base+"security/authz/allow", "authz-deny.json"); got["result"] != false {
+		t.Errorf("denied request: %v", got)
+	}
+	dec := post(t, base+"syscall/decision", "syscall-exec-tmp.json")
+	if res, _ := dec["result"].(map[string]any); res["allow"] != false {
+		t.Errorf("exec from /tmp: %v", dec)
+	}
+	resp, err := http.Post(base+"security/authn/allow", "application/json", strings.NewReader(`{"input":{"token":"secret-jwt-value","action":"read"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(cfg.DataDir, audit.FileName)
+	raw, _ := os.ReadFile(logPath)
+	if bytes.Contains(raw, []byte("secret-jwt-value")) || !bytes.Contains(raw, []byte(audit.Masked)) {
+		t.Fatal("the bearer token in the input reached the audit log unmasked")
+	}
+	n, err := audit.Verify(logPath)
+	if err != nil || n != 4 {
+		t.Fatalf("audit log: %d entries, %v", n, err)
+	}
+}
+
+// A policy that does not compile stops start-up with its location; nothing listens.
+func TestServeRefusesBrokenPolicy(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package p\n\nallow if {\n\tx := 1\n}\n"), 0o600)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	_, err := NewServe(context.Background(), ServeParams{Config: cfg, Paths: []string{dir}})
+	if err == nil || !strings.Contains(err.Error(), "p.rego:4") {
+		t.Fatalf("want a compile error naming p.rego:4, got %v", err)
+	}
+}
