@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/belladonna-dev/belladonna/config"
+	"github.com/belladonna-dev/belladonna/validators"
+	"github.com/belladonna-dev/belladonna/validators/report"
+)
+
+type validateParams struct {
+	tests         testFlags
+	format        *choiceFlag
+	failOn        *choiceFlag
+	output        string
+	baseline      string
+	writeBaseline string
+	rules         []string
+	disable       []string
+	skipTests     bool
+	noColor       bool
+}
+
+func newValidateCommand(g *globalParams, stdout, stderr io.Writer) *cobra.Command {
+	p := &validateParams{
+		format: newChoiceFlag(report.FormatText, report.Formats()...),
+		failOn: newChoiceFlag("", validators.Severities()...),
+	}
+	cmd := &cobra.Command{
+		Use:   "validate [PATH...]",
+		Short: "Check, test and lint policies (for CI and pull requests)",
+		Long: `Validate the policy repository under each PATH (default: the current directory):
+
+  check  parse every .rego, .json and .yaml file and compile the modules in strict
+         mode; every error is a finding with file:line
+  test   run the Rego tests (as 'opa test'), with --coverage and --threshold
+  rules  run the validator rules (shipped ones, plus --rules directories) over the
+         modules, the configuration and probe decisions of the compiled policy
+
+A finding is silenced on one line by a comment on it or on the line before:
+  # belladonna:ignore style/line-length
+
+Exit codes: 0 when no finding is at or above --fail-on and every test passes;
+1 otherwise (or coverage below --threshold); 2 on usage errors, unreadable paths,
+a malformed baseline or broken validator rules.`,
+		Example: `  belladonna validate policies/
+  belladonna validate --format sarif -o results.sarif policies/
+  belladonna validate --format github --fail-on warning policies/
+  belladonna validate --write-baseline .belladonna-baseline.json policies/
+  belladonna validate --baseline .belladonna-baseline.json policies/
+  belladonna validate --disable style/line-length --rules ./team-rules policies/`,
+		PreRunE: func(*cobra.Command, []string) error {
+			return p.complete(g)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return validatePolicies(cmd.Context(), args, p, g, stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	p.tests.addFlags(fs)
+	fs.VarP(p.format, "format", "f", "output format: text|json|sarif|junit|github")
+	fs.StringVarP(&p.output, "output", "o", "", "write the report to this file instead of stdout")
+	fs.Var(p.failOn, "fail-on", "exit 1 on findings at or above this severity: error|warning|info (default from config validate.fail_on, error)")
+	fs.StringVar(&p.baseline, "baseline", "", "report only findings not recorded in this baseline file (default from config validate.baseline)")
+	fs.StringVar(&p.writeBaseline, "write-baseline", "", "record the current findings in this baseline file")
+	fs.StringArrayVar(&p.rules, "rules", nil, "directory of extra validator rules (repeatable; added to config validate.rules)")
+	fs.StringArrayVar(&p.disable, "disable", nil, "rule id, rule name or category not to run (repeatable; added to config validate.disable)")
+	fs.BoolVar(&p.skipTests, "skip-tests", false, "do not run the Rego tests")
+	fs.BoolVar(&p.noColor, "no-color", false, "never colour the text output")
+	return cmd
+}
+
+// complete validates the flags and fills what they leave unset from the
+// configuration, which the root command has loaded by now.
+func (p *validateParams) complete(g *globalParams) error {
+	if err := p.tests.validate(); err != nil {
+		return usageError(err)
+	}
+	if p.failOn.value == "" {
+		p.failOn.value = g.cfg.Validate.FailOn
+	}
+	if p.failOn.value == "" {
+		p.failOn.value = "error"
+	}
+	if p.baseline == "" {
+		p.baseline = g.cfg.Validate.Baseline
+	}
+	p.rules = append(append([]string{}, g.cfg.Validate.Rules...), p.rules...)
+	p.disable = append(append([]string{}, g.cfg.Validate.Disable...), p.disable...)
+	return nil
+}
+
+func validatePolicies(ctx context.Context, args []string, p *validateParams, g *globalParams, stdout, stderr io.Writer) error {
+	failOn, err := validators.ParseSeverity(p.failOn.value)
+	if err != nil {
+		return usageError(err)
+	}
+	opts := validators.NewOptions()
+	if len(args) > 0 {
+		opts.Paths = args
+	}
+	p.tests.apply(&opts)
+	opts.Config = g.cfg.Map()
+	opts.ConfigFile = configFile(g)
+	opts.RuleDirs = p.rules
+	opts.Disable = p.disable
+	opts.SkipTests = p.skipTests
+	opts.FailOn = failOn
+	opts.Baseline = p.baseline
+	opts.WriteBaseline = p.writeBaseline
+	opts.Logger = g.logger
+	if validators.IsTerminal(stderr) {
+		opts.Progress = stderr
+	}
+	rep, err := report.New(p.format.value, reportOptions(p.noColor, p.tests.verbose)...)
+	if err != nil {
+		return usageError(err)
+	}
+	res, err := validators.Validate(ctx, opts)
+	if err != nil {
+		return usageError(err)
+	}
+	if err := writeReport(rep, res, p.output, stdout); err != nil {
+		return usageError(err)
+	}
+	if res.Failed() {
+		return findingsError(nil)
+	}
+	return nil
+}
+
+// configFile names the configuration file findings about the configuration
+// point at: --config, else ./belladonna.yaml when it exists.
+//
+// NOTE(validators): config.Load also honours $BELLADONNA_CONFIG, which only the
+// config package may read; until config reports the file it loaded, such
+// findings carry no file in that case.
+func configFile(g *globalParams) string {
+	if g.configFile != "" {
+		return g.configFile
+	}
+	if _, err := os.Stat(config.DefaultFile); err == nil {
+		return config.DefaultFile
+	}
+	return ""
+}
