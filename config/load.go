@@ -24,6 +24,26 @@ func Load(path string) (Config, error) {
 	return loadWith(path, os.LookupEnv)
 }
 
+// File returns the configuration file Load(path) reads: path, else
+// $BELLADONNA_CONFIG, else ./belladonna.yaml when it exists; "" when none.
+// Tools use it to point findings about the configuration at the file.
+func File(path string) string {
+	return resolveFile(path, os.LookupEnv)
+}
+
+func resolveFile(path string, getenv func(string) (string, bool)) string {
+	if path != "" {
+		return path
+	}
+	if v, ok := getenv(EnvConfig); ok && v != "" {
+		return v
+	}
+	if _, err := os.Lstat(DefaultFile); err == nil {
+		return DefaultFile
+	}
+	return ""
+}
+
 // loadWith is Load with the environment passed in, so tests need not touch the
 // process environment (and can run in parallel).
 func loadWith(path string, getenv func(string) (string, bool)) (Config, error) {

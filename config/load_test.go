@@ -102,3 +102,24 @@ func TestLoadReportsContentProblems(t *testing.T) {
 		t.Errorf("on error Load returned %+v, want the zero Config", c)
 	}
 }
+
+func TestFileResolution(t *testing.T) {
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			if k == EnvConfig && v != "" {
+				return v, true
+			}
+			return "", false
+		}
+	}
+	if got := resolveFile("given.yaml", env("env.yaml")); got != "given.yaml" {
+		t.Errorf("explicit path: %q", got)
+	}
+	if got := resolveFile("", env("env.yaml")); got != "env.yaml" {
+		t.Errorf("env: %q", got)
+	}
+	t.Chdir(t.TempDir())
+	if got := resolveFile("", env("")); got != "" {
+		t.Errorf("none: %q", got)
+	}
+}

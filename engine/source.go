@@ -169,7 +169,7 @@ func (s *Source) addResult(res *loader.Result) error {
 			return err
 		}
 	}
-	if err := mergeData(s.Data, res.Documents, ""); err != nil {
+	if err := MergeData(s.Data, res.Documents, ""); err != nil {
 		return err
 	}
 	return nil
@@ -181,7 +181,7 @@ func (s *Source) addBundle(b *bundle.Bundle) error {
 			return err
 		}
 	}
-	if err := mergeData(s.Data, b.Data, ""); err != nil {
+	if err := MergeData(s.Data, b.Data, ""); err != nil {
 		return err
 	}
 	if s.Manifest == nil {
@@ -224,10 +224,10 @@ func (s *Source) finish() {
 	s.Revision = "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// mergeData deep-merges src into dst, refusing to overwrite a value with a
-// different one: two files claiming the same path is a load error, not a
-// silent last-writer-wins.
-func mergeData(dst, src map[string]any, at string) error {
+// MergeData deep-merges src into dst, refusing to overwrite a value: two
+// files claiming the same path is a load error, not a silent
+// last-writer-wins. at is the path prefix used in the error ("" for root).
+func MergeData(dst, src map[string]any, at string) error {
 	for k, v := range src {
 		path := at + "/" + k
 		existing, ok := dst[k]
@@ -240,7 +240,7 @@ func mergeData(dst, src map[string]any, at string) error {
 		if !eok || !vok {
 			return fmt.Errorf("data conflict at %s: defined by more than one file", path)
 		}
-		if err := mergeData(em, vm, path); err != nil {
+		if err := MergeData(em, vm, path); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/belladonna-dev/belladonna/engine"
 )
 
 // Check rule ids that are not OPA error codes.
@@ -226,7 +228,7 @@ func (s *source) loadData(c candidate, bs []byte) {
 	for i := len(c.prefix) - 1; i >= 0; i-- {
 		doc = map[string]any{c.prefix[i]: doc}
 	}
-	if err := mergeData(s.data, doc.(map[string]any), ""); err != nil {
+	if err := engine.MergeData(s.data, doc.(map[string]any), ""); err != nil {
 		s.findings = append(s.findings, Finding{
 			Rule: RuleDataConflict, Severity: SeverityError, File: c.display, Line: 1,
 			Message: err.Error(),
@@ -280,28 +282,6 @@ func dataErrorPos(bs []byte, err error) (line, col int) {
 		}
 	}
 	return 1, 0
-}
-
-// mergeData deep-merges src into dst; two files defining the same leaf is a
-// conflict, reported rather than resolved by load order.
-func mergeData(dst, src map[string]any, at string) error {
-	for k, v := range src {
-		p := at + "/" + k
-		existing, ok := dst[k]
-		if !ok {
-			dst[k] = v
-			continue
-		}
-		em, eok := existing.(map[string]any)
-		vm, vok := v.(map[string]any)
-		if !eok || !vok {
-			return fmt.Errorf("data conflict at %s: defined by more than one file", p)
-		}
-		if err := mergeData(em, vm, p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // astFindings turns OPA errors into findings, one per error: the rule is the

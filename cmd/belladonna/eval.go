@@ -150,6 +150,8 @@ func writeEvalResult(w io.Writer, format string, rs rego.ResultSet) error {
 		}{rs}
 		return enc.Encode(out)
 	default:
+		// Values are for people here; JSON output keeps OPA's escaping.
+		enc.SetEscapeHTML(false)
 		if format == "pretty" {
 			enc.SetIndent("", "  ")
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -105,7 +104,7 @@ func validatePolicies(ctx context.Context, args []string, p *validateParams, g *
 	}
 	p.tests.apply(&opts)
 	opts.Config = g.cfg.Map()
-	opts.ConfigFile = configFile(g)
+	opts.ConfigFile = config.File(g.configFile)
 	opts.RuleDirs = p.rules
 	opts.Disable = p.disable
 	opts.SkipTests = p.skipTests
@@ -131,20 +130,4 @@ func validatePolicies(ctx context.Context, args []string, p *validateParams, g *
 		return findingsError(nil)
 	}
 	return nil
-}
-
-// configFile names the configuration file findings about the configuration
-// point at: --config, else ./belladonna.yaml when it exists.
-//
-// NOTE(validators): config.Load also honours $BELLADONNA_CONFIG, which only the
-// config package may read; until config reports the file it loaded, such
-// findings carry no file in that case.
-func configFile(g *globalParams) string {
-	if g.configFile != "" {
-		return g.configFile
-	}
-	if _, err := os.Stat(config.DefaultFile); err == nil {
-		return config.DefaultFile
-	}
-	return ""
 }
