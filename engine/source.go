@@ -38,6 +38,10 @@ type LoadOptions struct {
 	RegoVersion ast.RegoVersion
 	// SkipTests leaves out *_test.rego modules.
 	SkipTests bool
+	// AsBundles reads every path as a bundle (a tarball or a bundle root
+	// directory, whose data comes only from data.json/data.yaml files), as
+	// OPA's --bundle flag does.
+	AsBundles bool
 }
 
 func (o LoadOptions) regoVersion() ast.RegoVersion {
@@ -69,7 +73,7 @@ func LoadPaths(paths []string, opts LoadOptions) (*Source, error) {
 	src := newSource()
 	var plain []string
 	for _, p := range paths {
-		if isBundlePath(p) {
+		if opts.AsBundles || isBundlePath(p) {
 			b, err := loader.NewFileLoader().
 				WithRegoVersion(opts.regoVersion()).
 				WithProcessAnnotation(true).
@@ -191,6 +195,29 @@ func (s *Source) addBundle(b *bundle.Bundle) error {
 		// Several bundles: no single revision describes them.
 		s.Manifest = nil
 	}
+	return nil
+}
+
+// Merge adds other's modules and data to s; a module file present in both or
+// a data path defined by both is an error. The revision becomes a digest of
+// the combined content.
+func (s *Source) Merge(other *Source) error {
+	if s.Modules == nil {
+		s.Modules, s.Raw = map[string]*ast.Module{}, map[string][]byte{}
+	}
+	if s.Data == nil {
+		s.Data = map[string]any{}
+	}
+	for name, m := range other.Modules {
+		if err := s.addModule(name, m, other.Raw[name]); err != nil {
+			return err
+		}
+	}
+	if err := MergeData(s.Data, other.Data, ""); err != nil {
+		return err
+	}
+	s.Manifest = nil
+	s.finish()
 	return nil
 }
 

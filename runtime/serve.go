@@ -21,8 +21,10 @@ import (
 type ServeParams struct {
 	Config config.Config
 	// Paths override Config.Policies.Paths; both empty means the embedded library.
-	Paths  []string
-	Logger *slog.Logger
+	Paths []string
+	// AsBundles loads every path as a bundle (opa run -b).
+	AsBundles bool
+	Logger    *slog.Logger
 }
 
 // Serve is the sidecar: engine + decision API + decision log.
@@ -50,7 +52,7 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	if len(paths) == 0 {
 		paths = cfg.Policies.Paths
 	}
-	src, desc, err := loadServeSource(paths, engine.LoadOptions{RegoVersion: rv})
+	src, desc, err := loadServeSource(paths, engine.LoadOptions{RegoVersion: rv, AsBundles: p.AsBundles})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/bundle"
+
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/config"
 )
@@ -87,4 +89,32 @@ func TestServeRefusesBrokenPolicy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "p.rego:4") {
 		t.Fatalf("want a compile error naming p.rego:4, got %v", err)
 	}
+}
+
+// Serving a bundle tarball: the manifest revision names every decision.
+func TestServeBundleTarball(t *testing.T) {
+	b := bundle.Bundle{
+		Manifest: bundle.Manifest{Revision: "commit-abc", Roots: &[]string{"app"}},
+		Data:     map[string]any{},
+		Modules:  []bundle.ModuleFile{{URL: "/app/app.rego", Path: "/app/app.rego", Raw: []byte("package app\n\nallow if input.user == \"root\"\n")}},
+	}
+	var buf bytes.Buffer
+	if err := bundle.NewWriter(&buf).Write(b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	os.WriteFile(path, buf.Bytes(), 0o600)
+	cfg := config.Default()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	ctx := context.Background()
+	s, err := NewServe(ctx, ServeParams{Config: cfg, Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Engine().Decide(ctx, "app/allow", map[string]any{"user": "root"})
+	if err != nil || d.Result != true || d.Revision != "commit-abc" {
+		t.Fatalf("decision %+v, %v", d, err)
+	}
+	s.closeAudit()
 }

@@ -191,3 +191,34 @@ func TestDifferentialEval(t *testing.T) {
 	}
 	t.Logf("eval differential: %d outputs identical to stock opa eval", compared)
 }
+
+// TestDifferentialEvalBundleFlag: -b reads a directory as a bundle (only
+// data.json/data.yaml count as data, the manifest's revision applies) and -d
+// through OPA's loader (any .json is data); both must match stock opa eval.
+func TestDifferentialEvalBundleFlag(t *testing.T) {
+	opa := stockOPA(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "b/.manifest", `{"revision": "r1", "roots": ["app"]}`)
+	writeFile(t, dir, "b/app/data.json", `{"limit": 3}`)
+	writeFile(t, dir, "b/app/extra.json", `{"ignored_in_bundles": true}`)
+	writeFile(t, dir, "b/app/app.rego", "package app\n\nok if data.app.limit > 2\n")
+	for _, args := range [][]string{
+		{"eval", "-b", filepath.Join(dir, "b"), "data.app"},
+		{"eval", "-d", filepath.Join(dir, "b", "app"), "data"},
+	} {
+		var ours, errb bytes.Buffer
+		if code := run(args, &ours, &errb); code != 0 {
+			t.Fatalf("belladonna %v: exit %d: %s", args, code, errb.String())
+		}
+		theirs, err := exec.Command(opa, args...).Output()
+		if err != nil {
+			t.Fatalf("opa %v: %v", args, err)
+		}
+		var a, b any
+		json.Unmarshal(ours.Bytes(), &a)
+		json.Unmarshal(theirs, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%v:\n belladonna %s\n opa        %s", args, ours.String(), theirs)
+		}
+	}
+}

@@ -83,12 +83,9 @@ func evalQuery(ctx context.Context, query string, p *evalParams, stdout io.Write
 	if p.v0Compatible {
 		rv = ast.RegoV0
 	}
-	paths := append(append([]string{}, p.data...), p.bundles...)
-	src := &engine.Source{}
-	if len(paths) > 0 {
-		if src, err = engine.LoadPaths(paths, engine.LoadOptions{RegoVersion: rv}); err != nil {
-			return usageError(err)
-		}
+	src, err := loadEvalSource(p.data, p.bundles, rv)
+	if err != nil {
+		return usageError(err)
 	}
 	st, err := engine.Compile(ctx, src, engine.CompileOptions{RegoVersion: rv})
 	if err != nil {
@@ -109,6 +106,28 @@ func evalQuery(ctx context.Context, query string, p *evalParams, stdout io.Write
 		return findingsError(nil)
 	}
 	return nil
+}
+
+// loadEvalSource loads -d paths as OPA's loader does and -b paths as bundles.
+func loadEvalSource(data, bundles []string, rv ast.RegoVersion) (*engine.Source, error) {
+	src := &engine.Source{Data: map[string]any{}}
+	if len(data) > 0 {
+		s, err := engine.LoadPaths(data, engine.LoadOptions{RegoVersion: rv})
+		if err != nil {
+			return nil, err
+		}
+		src = s
+	}
+	if len(bundles) > 0 {
+		b, err := engine.LoadPaths(bundles, engine.LoadOptions{RegoVersion: rv, AsBundles: true})
+		if err != nil {
+			return nil, err
+		}
+		if err := src.Merge(b); err != nil {
+			return nil, err
+		}
+	}
+	return src, nil
 }
 
 func (p *evalParams) readInput() (any, error) {

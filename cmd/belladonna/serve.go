@@ -11,6 +11,7 @@ import (
 )
 
 type serveParams struct {
+	asBundles    bool
 	addr         string
 	dataDir      string
 	v0Compatible bool
@@ -51,11 +52,12 @@ Endpoints: POST/GET /v1/data/{path}, GET /health, GET /metrics.`,
 			if err := cfg.Check(); err != nil {
 				return usageError(err)
 			}
-			return serve(cmd.Context(), runtime.ServeParams{Config: cfg, Paths: args, Logger: g.logger})
+			return serve(cmd.Context(), runtime.ServeParams{Config: cfg, Paths: args, AsBundles: p.asBundles, Logger: g.logger})
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&p.addr, "addr", "a", "127.0.0.1:8181", "address to listen on (config server.addr, $BELLADONNA_ADDR)")
+	fs.BoolVarP(&p.asBundles, "bundle", "b", false, "load every PATH as a bundle (tarball or bundle root directory), as opa run -b")
 	addDataDirFlag(fs, &p.dataDir)
 	addV0CompatibleFlag(fs, &p.v0Compatible)
 	return cmd
