@@ -48,7 +48,9 @@ process := sprintf("%v (pid %v, uid %v)", [
 
 # METADATA
 # title: Execution from a temporary directory
-# description: A binary or script is executed from a world-writable temporary directory, a common step after dropping a payload.
+# description: >-
+#   A binary or script is executed from a world-writable temporary directory, a
+#   common step after dropping a payload.
 # custom:
 #   severity: high
 #   score: 40
@@ -144,7 +146,9 @@ egress_allowed(ip) if {
 
 # METADATA
 # title: Connection outside allowed networks
-# description: A socket connects to an address outside the allowed egress networks, a possible command-and-control or exfiltration channel.
+# description: >-
+#   A socket connects to an address outside the allowed egress networks, a
+#   possible command-and-control or exfiltration channel.
 # custom:
 #   severity: medium
 #   score: 25
@@ -154,7 +158,11 @@ violations contains {
 	"severity": "medium",
 	"score": 25,
 	"mitre": "T1071",
-	"message": sprintf("%v connected to %v:%v outside the allowed networks", [process, input.dst_ip, object.get(input, "dst_port", "?")]),
+	"message": sprintf("%v connected to %v:%v outside the allowed networks", [
+		process,
+		input.dst_ip,
+		object.get(input, "dst_port", "?"),
+	]),
 } if {
 	input.syscall == "connect"
 	is_string(input.dst_ip)
@@ -166,7 +174,9 @@ is_root if input.uid == 0
 
 # METADATA
 # title: Privileged port bound by non-root
-# description: A process not running as root binds a port below the privileged limit, e.g. a listener impersonating a system service.
+# description: >-
+#   A process not running as root binds a port below the privileged limit, e.g.
+#   a listener impersonating a system service.
 # custom:
 #   severity: medium
 #   score: 20

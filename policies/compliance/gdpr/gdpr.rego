@@ -34,10 +34,11 @@ lawful_basis_failures contains msg if {
 	msg := sprintf("processing activity %v has unrecognised lawful basis %v", [activity.id, activity.lawful_basis])
 }
 
-lawful_basis_failures contains sprintf("processing activity %v relies on consent without consent records", [activity.id]) if {
+lawful_basis_failures contains msg if {
 	some activity in activities
 	activity.lawful_basis == "consent"
 	object.get(activity, "consent_records", false) != true
+	msg := sprintf("processing activity %v relies on consent without consent records", [activity.id])
 }
 
 # --- Art. 17 ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 package compliance.gdpr_test
 
 import data.compliance.gdpr
-import data.compliance.lib_test.evidence
+import data.compliance.lib_test
 
 activity := {
 	"id": "analytics",
@@ -11,18 +11,18 @@ activity := {
 	"retention": "P1Y",
 }
 
-with_activity(overrides) := object.union(evidence, {"processing_activities": [object.union(activity, overrides)]})
+with_activity(overrides) := lib_test.with_evidence({"processing_activities": [object.union(activity, overrides)]})
 
-with_requests(requests) := object.union(evidence, {"erasure_requests": requests})
+with_requests(requests) := lib_test.with_evidence({"erasure_requests": requests})
 
 test_complete_evidence_is_compliant if {
-	gdpr.compliant with input as evidence
+	gdpr.compliant with input as lib_test.evidence
 	gdpr.controls == {
 		"Art.6": {"status": "pass", "title": "Lawfulness of processing", "reasons": []},
 		"Art.17": {"status": "pass", "title": "Right to erasure", "reasons": []},
 		"Art.30": {"status": "pass", "title": "Records of processing activities", "reasons": []},
 		"Art.32": {"status": "pass", "title": "Security of processing", "reasons": []},
-	} with input as evidence
+	} with input as lib_test.evidence
 }
 
 test_no_evidence_is_not_compliant if {
@@ -32,17 +32,23 @@ test_no_evidence_is_not_compliant if {
 }
 
 test_art_6_missing_lawful_basis if {
-	e := object.union(evidence, {"processing_activities": [object.remove(activity, ["lawful_basis"])]})
+	e := lib_test.with_evidence({"processing_activities": [object.remove(activity, ["lawful_basis"])]})
 	gdpr.controls["Art.6"].reasons == ["processing activity analytics has no lawful basis"] with input as e
 	not gdpr.compliant with input as e
 }
 
 test_art_6_unrecognised_lawful_basis if {
-	gdpr.controls["Art.6"].reasons == ["processing activity analytics has unrecognised lawful basis business_need"] with input as with_activity({"lawful_basis": "business_need"})
+	e := with_activity({"lawful_basis": "business_need"})
+	gdpr.controls["Art.6"].reasons == [
+		"processing activity analytics has unrecognised lawful basis business_need",
+	] with input as e
 }
 
 test_art_6_consent_without_records if {
-	gdpr.controls["Art.6"].reasons == ["processing activity analytics relies on consent without consent records"] with input as with_activity({"lawful_basis": "consent"})
+	e := with_activity({"lawful_basis": "consent"})
+	gdpr.controls["Art.6"].reasons == [
+		"processing activity analytics relies on consent without consent records",
+	] with input as e
 }
 
 test_art_17_completed_late if {
@@ -61,7 +67,10 @@ test_art_17_completed_on_day_30 if {
 
 test_art_17_open_past_deadline if {
 	requests := [{"id": "ER-2", "received": "2026-10-01T00:00:00Z"}]
-	gdpr.controls["Art.17"].reasons == ["erasure request ER-2 has been open for 55 days; the deadline is 30 days"] with input as with_requests(requests)
+	e := with_requests(requests)
+	gdpr.controls["Art.17"].reasons == [
+		"erasure request ER-2 has been open for 55 days; the deadline is 30 days",
+	] with input as e
 }
 
 test_art_17_open_without_as_of if {
@@ -90,7 +99,7 @@ test_art_30_incomplete_record if {
 }
 
 test_art_32_security_of_processing if {
-	e := object.union(evidence, {"security": {"encryption_at_rest": false}, "audit_log": {"enabled": false}})
+	e := lib_test.with_evidence({"security": {"encryption_at_rest": false}, "audit_log": {"enabled": false}})
 	gdpr.controls["Art.32"].reasons == [
 		"audit logging is not enabled",
 		"data is not encrypted at rest",

@@ -1,11 +1,11 @@
 package compliance.iso27001_test
 
 import data.compliance.iso27001
-import data.compliance.lib_test.evidence
+import data.compliance.lib_test
 
 test_complete_evidence_is_compliant if {
-	iso27001.compliant with input as evidence
-	count(iso27001.controls) == 6 with input as evidence
+	iso27001.compliant with input as lib_test.evidence
+	count(iso27001.controls) == 6 with input as lib_test.evidence
 }
 
 test_no_evidence_is_not_compliant if {
@@ -14,8 +14,15 @@ test_no_evidence_is_not_compliant if {
 }
 
 test_a5_3_segregation_of_duties if {
-	change := {"id": "PR-5", "author": "bob", "approvers": ["carol"], "protected_branch": true, "tests_passed": true, "deployed_by": "bob"}
-	e := object.union(evidence, {"changes": [change]})
+	change := {
+		"id": "PR-5",
+		"author": "bob",
+		"approvers": ["carol"],
+		"protected_branch": true,
+		"tests_passed": true,
+		"deployed_by": "bob",
+	}
+	e := lib_test.with_evidence({"changes": [change]})
 	iso27001.controls["A.5.3"] == {
 		"status": "fail",
 		"title": "Segregation of duties",
@@ -26,24 +33,28 @@ test_a5_3_segregation_of_duties if {
 
 test_a5_15_access_control if {
 	users := [{"id": "alice", "roles": ["developer"], "direct_permissions": ["prod:ssh"]}]
-	iso27001.controls["A.5.15"].reasons == ["user alice has permissions granted outside roles"] with input as object.union(evidence, {"access": {"users": users}})
+	e := lib_test.with_evidence({"access": {"users": users}})
+	iso27001.controls["A.5.15"].reasons == ["user alice has permissions granted outside roles"] with input as e
 }
 
 test_a5_18_access_rights if {
-	e := object.union(evidence, {"access": {"reviews": []}})
+	e := lib_test.with_evidence({"access": {"reviews": []}})
 	iso27001.controls["A.5.18"].reasons == ["no completed access review in evidence"] with input as e
 }
 
 test_a8_5_secure_authentication if {
 	users := [{"id": "carol", "roles": ["admin"], "privileged": true, "mfa": false}]
-	iso27001.controls["A.8.5"].reasons == ["privileged user carol has no MFA"] with input as object.union(evidence, {"access": {"users": users}})
+	e := lib_test.with_evidence({"access": {"users": users}})
+	iso27001.controls["A.8.5"].reasons == ["privileged user carol has no MFA"] with input as e
 }
 
 test_a8_15_logging if {
-	iso27001.controls["A.8.15"].reasons == ["audit log is not tamper-evident"] with input as object.union(evidence, {"audit_log": {"tamper_evident": false}})
+	e := lib_test.with_evidence({"audit_log": {"tamper_evident": false}})
+	iso27001.controls["A.8.15"].reasons == ["audit log is not tamper-evident"] with input as e
 }
 
 test_a8_32_change_management if {
 	change := {"id": "PR-6", "author": "bob", "approvers": ["carol"], "protected_branch": false, "tests_passed": true}
-	iso27001.controls["A.8.32"].reasons == ["change PR-6 bypassed the protected branch"] with input as object.union(evidence, {"changes": [change]})
+	e := lib_test.with_evidence({"changes": [change]})
+	iso27001.controls["A.8.32"].reasons == ["change PR-6 bypassed the protected branch"] with input as e
 }

@@ -68,10 +68,11 @@ role_based_failures contains sprintf("user %v has permissions granted outside ro
 
 deprovisioning_failures contains missing_list(["access", "users"])
 
-deprovisioning_failures contains sprintf("terminated user %v still holds roles: %v", [user.id, concat(", ", user.roles)]) if {
+deprovisioning_failures contains msg if {
 	some user in users
 	user.terminated == true
 	count(object.get(user, "roles", [])) > 0
+	msg := sprintf("terminated user %v still holds roles: %v", [user.id, concat(", ", user.roles)])
 }
 
 review_times contains time.parse_rfc3339_ns(review.completed) if some review in list(["access", "reviews"])
@@ -115,12 +116,17 @@ retention_sufficient if {
 
 logging_failures contains msg if {
 	not retention_sufficient
-	msg := sprintf("audit log retention is %v days; at least %v days required", [retention_days, cfg.log_retention_min_days])
+	msg := sprintf("audit log retention is %v days; at least %v days required", [
+		retention_days,
+		cfg.log_retention_min_days,
+	])
 }
 
 monitoring_failures contains "security alerting is not enabled" if not_true(["monitoring", "alerting_enabled"])
 
-monitoring_failures contains "runtime (syscall) monitoring is not enabled" if not_true(["monitoring", "runtime_monitoring"])
+monitoring_failures contains "runtime (syscall) monitoring is not enabled" if {
+	not_true(["monitoring", "runtime_monitoring"])
+}
 
 # --- Change management ----------------------------------------------------------
 
@@ -132,7 +138,11 @@ change_failures contains msg if {
 	some change in changes
 	approvals := count({approver | some approver in object.get(change, "approvers", []); approver != change.author})
 	approvals < cfg.min_independent_approvals
-	msg := sprintf("change %v has %v independent approvals; %v required", [change.id, approvals, cfg.min_independent_approvals])
+	msg := sprintf("change %v has %v independent approvals; %v required", [
+		change.id,
+		approvals,
+		cfg.min_independent_approvals,
+	])
 }
 
 change_failures contains sprintf("change %v bypassed the protected branch", [change.id]) if {

@@ -107,26 +107,31 @@ test_empty_evidence_reasons if {
 
 test_privileged_user_without_mfa if {
 	users := [{"id": "root-op", "roles": ["admin"], "privileged": true}]
-	lib.mfa_failures == {"privileged user root-op has no MFA"} with input as with_evidence({"access": {"users": users}})
+	e := with_evidence({"access": {"users": users}})
+	lib.mfa_failures == {"privileged user root-op has no MFA"} with input as e
 }
 
 test_direct_permissions if {
 	users := [{"id": "alice", "roles": [], "direct_permissions": ["repo:write"]}]
-	lib.role_based_failures == {"user alice has permissions granted outside roles"} with input as with_evidence({"access": {"users": users}})
+	e := with_evidence({"access": {"users": users}})
+	lib.role_based_failures == {"user alice has permissions granted outside roles"} with input as e
 }
 
 test_terminated_user_with_roles if {
 	users := [{"id": "mallory", "roles": ["developer", "viewer"], "terminated": true}]
-	lib.deprovisioning_failures == {"terminated user mallory still holds roles: developer, viewer"} with input as with_evidence({"access": {"users": users}})
+	e := with_evidence({"access": {"users": users}})
+	lib.deprovisioning_failures == {"terminated user mallory still holds roles: developer, viewer"} with input as e
 }
 
 test_stale_access_review if {
 	reviews := [{"id": "2026-Q1", "completed": "2026-04-01T00:00:00Z"}]
-	lib.access_review_failures == {"latest access review is 238 days old; at most 90 days allowed"} with input as with_evidence({"access": {"reviews": reviews}})
+	e := with_evidence({"access": {"reviews": reviews}})
+	lib.access_review_failures == {"latest access review is 238 days old; at most 90 days allowed"} with input as e
 }
 
 test_access_review_without_as_of if {
-	lib.access_review_failures == {"evidence has no as_of time to judge the access review age"} with input as object.remove(evidence, ["as_of"])
+	e := object.remove(evidence, ["as_of"])
+	lib.access_review_failures == {"evidence has no as_of time to judge the access review age"} with input as e
 }
 
 test_conflicting_roles if {
@@ -134,16 +139,25 @@ test_conflicting_roles if {
 		{"id": "dan", "roles": ["developer", "release_manager"]},
 		{"id": "ex", "roles": ["admin", "auditor"], "terminated": true},
 	]
-	lib.sod_failures == {"user dan holds conflicting roles developer and release_manager"} with input as with_evidence({"access": {"users": users}})
+	e := with_evidence({"access": {"users": users}})
+	lib.sod_failures == {"user dan holds conflicting roles developer and release_manager"} with input as e
 }
 
 test_short_retention if {
-	lib.logging_failures == {"audit log retention is 30 days; at least 365 days required"} with input as with_evidence({"audit_log": {"retention_days": 30}})
-	lib.logging_failures == {"audit log retention is 400 days; at least 365 days required"} with input as with_evidence({"audit_log": {"retention_days": "400"}})
+	short := with_evidence({"audit_log": {"retention_days": 30}})
+	lib.logging_failures == {"audit log retention is 30 days; at least 365 days required"} with input as short
+	text := with_evidence({"audit_log": {"retention_days": "400"}})
+	lib.logging_failures == {"audit log retention is 400 days; at least 365 days required"} with input as text
 }
 
 test_unapproved_change if {
-	change := {"id": "PR-9", "author": "alice", "approvers": ["alice"], "protected_branch": false, "deployed_by": "alice"}
+	change := {
+		"id": "PR-9",
+		"author": "alice",
+		"approvers": ["alice"],
+		"protected_branch": false,
+		"deployed_by": "alice",
+	}
 	e := with_evidence({"changes": [change]})
 	lib.change_failures == {
 		"change PR-9 has 0 independent approvals; 1 required",

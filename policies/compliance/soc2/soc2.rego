@@ -31,7 +31,10 @@ cc6_2 := lib.control("User registration and access removal", lib.deprovisioning_
 # description: Access is reviewed periodically and no active user holds conflicting roles.
 # custom:
 #   controls: ["CC6.3"]
-cc6_3 := lib.control("Role-based access, reviews and segregation of duties", lib.access_review_failures | lib.sod_failures)
+cc6_3 := lib.control(
+	"Role-based access, reviews and segregation of duties",
+	lib.access_review_failures | lib.sod_failures,
+)
 
 # METADATA
 # title: CC7.2 System monitoring
@@ -42,7 +45,9 @@ cc7_2 := lib.control("Monitoring of system components for anomalies", lib.loggin
 
 # METADATA
 # title: CC8.1 Change management
-# description: Every change is independently approved, tested and merged through a protected branch; authors neither approve nor deploy their own changes.
+# description: >-
+#   Every change is independently approved, tested and merged through a
+#   protected branch; authors neither approve nor deploy their own changes.
 # custom:
 #   controls: ["CC8.1"]
 cc8_1 := lib.control("Change management", lib.change_failures | lib.change_sod_failures)

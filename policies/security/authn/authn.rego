@@ -170,8 +170,9 @@ problems contains msg if {
 	some msg in api_key_problems
 }
 
-problems contains sprintf("account locked after %v failed attempts (limit %v)", [input.failed_attempts, cfg.max_failed_attempts]) if {
+problems contains msg if {
 	input.failed_attempts >= cfg.max_failed_attempts
+	msg := sprintf("account locked after %v failed attempts (limit %v)", [input.failed_attempts, cfg.max_failed_attempts])
 }
 
 authenticated if {
@@ -187,7 +188,9 @@ authenticated if {
 # METADATA
 # title: Allow
 # scope: document
-# description: True when exactly one credential is presented, it verifies, its scope and MFA requirements are met and the account is not locked out.
+# description: >-
+#   True when exactly one credential is presented, it verifies, its scope and
+#   MFA requirements are met and the account is not locked out.
 # entrypoint: true
 default allow := false
 

@@ -4,12 +4,65 @@ import data.security.authn
 
 # Test-only signing keys. They are trusted only inside these tests, through
 # "with data.config.authn as trusted_config"; the shipped JWKS is empty.
-es256_key := {"kty": "EC", "crv": "P-256", "kid": "test-es", "alg": "ES256", "x": "WtGn6pdVYNG9h7JgH4taGcTd-PBRT4YubSpFt2gQec0", "y": "u4aNngCcNCwJXMG98tyQjXFf3TaOliPxlPQhFTKxdmA", "d": "jvdaKyynMlk4NP9m9rMvbFt8j1AyYXCwq3WnQiVAsF4"}
+es256_key := {
+	"kty": "EC",
+	"crv": "P-256",
+	"kid": "test-es",
+	"alg": "ES256",
+	"x": "WtGn6pdVYNG9h7JgH4taGcTd-PBRT4YubSpFt2gQec0",
+	"y": "u4aNngCcNCwJXMG98tyQjXFf3TaOliPxlPQhFTKxdmA",
+	"d": "jvdaKyynMlk4NP9m9rMvbFt8j1AyYXCwq3WnQiVAsF4",
+}
 
 # A second P-256 key that the test JWKS does not contain.
-rogue_key := {"kty": "EC", "crv": "P-256", "kid": "test-es", "alg": "ES256", "x": "VuHf3XkDZ-xKipFbvwve2WnlKnEGgqqxOqzAH1ucKMc", "y": "Mp__60XvExo3CTJnBVdLkCB_SOpEBDjim3TN-XXKVpk", "d": "P1SgXY3xtIu6wP2zXmyc2_nSPL2DYto6p-W6sZk6e6s"}
+rogue_key := {
+	"kty": "EC",
+	"crv": "P-256",
+	"kid": "test-es",
+	"alg": "ES256",
+	"x": "VuHf3XkDZ-xKipFbvwve2WnlKnEGgqqxOqzAH1ucKMc",
+	"y": "Mp__60XvExo3CTJnBVdLkCB_SOpEBDjim3TN-XXKVpk",
+	"d": "P1SgXY3xtIu6wP2zXmyc2_nSPL2DYto6p-W6sZk6e6s",
+}
 
-rs256_key := {"kty": "RSA", "kid": "test-rsa", "alg": "RS256", "n": "vik5yVpx9JI9BMHmeTpzHOgyoQVWiWUqnmTjsaklKHTAf84l6SS3iOCCXu-B4wpfGkLox1suoD0z7aJ59lK617aZ1VEsFbcgt-Z9bZiZntJ2COSlcyKv7KvNQce-n5j0TkMBrpFRgRVaFI3MJwYpTV-R9PiUHQ9233bNoiVd5-EMsGhSOvWaGeMZJBK0aiKP2UocQzJAoelThA5_gqBoeovXlkhT6Vkqk3Lfl6hDgYUu28c8AqCkAj_vXBY1TLaSHW6SA3w9FffmZNc2zyYdVAavVE0C4WGML5vC7CmxXlx7bN6_rwfly7EAIh8rTcWlffT4Eh3X6sLEEtUUm5haPw", "e": "AQAB", "d": "Uf1ydfeyRJI9Du0Pk1t5QJB5K-YiTrE48_xqFDLq24ujaDeZLvHu1GyAqbA434ycPrV0qmgNLXfWCPLSBTvcZZ_MqiYKjP5ddA1ELVnreogh7mmvUHo3QiM9J8yYyzVmuMu5UOxFKRPsuAn_aSAF9N9tDiOTsQf26BjQRsY3u_8Tgkd_boTBC4RgvivFrB6ujcjOG3aK2yE9eK9FFkDxuH2dJWnjeSUsIL8owUzf0engfzWanUBBzolM3NL9LdvtYQhkl197C_yYhaYK_U1bM_A64rlIHYUHUi4MA6Mx0tMASd0T4_A0lANT2mN2XFkuoz_2Lz0VfryZ51iL9i_vsQ", "p": "_p8oC5wqA6ZCQhC4Fb8vaqMFPT4P_Z-42syXQMiHIBDOVGND0XEfBpBuj_hmiyx_vUfWlSCFL3xhL3vX9uV2WWIEPsSg-3A9eyxwAv7PBkASE5gle5v8rExopSn11a06U-gbftMf_KzJ6iVrZ2bwbeX_v5hxs9kaYSHeJ9wViUc", "q": "vzC-Fy784F4JAZjMeXg4p4NyBEMWVhdcaire4YsNK5cXEilAPcUFNh9z4G_w9fVH9M6QgLvwnH8HcSxWQH9blrxlVjEqpuBSDjYR1gr0DdD20gxeFA00V9qr0SAdEZ_JIfmswqXtZWimRiRaidufAQg6trF3_JH_Iuq1kwqUo0k", "dp": "UNimNXGDYZ9DwIhgev82hgx3GGgBWc2CO27kw7woM4VCjkbqfLEHYeUwReRgYuZhNO9_ceBeiaJblWEkRI-9UUovAOMcHloYG2kTs8_GWjyzwKb5l9MCmo60V2UIWq1jLMsxF8bfjDIs9nylKrLjunFiECrOR4Wyu46uZEecSvc", "dq": "NpvWf8q1AeT6D5G0PbHABOC_jUYYOCjeBZkPJj7QWTYDqfVMWxhOP8JGF8IBgk836U2i6pJDzH9gAcxXKn72CxzumOrcMuP5rAN3nrpsMRIRnbdYm8OVws47qzTP-Lu5-FFXLhW0s_VrILe7gIrRZLsUAiC4k9SjmjaN_FzWTbk", "qi": "T1AaZdmmKeXB0JipaRxkKskTxSr4E-o-g_sZ1UA5JjRK6ZR_jVr1KcGSwEelI7eYV-qTchznEXTz68FnWYkHAzaoc7FWyUDYB4Fg3-qDk8wtrVNKe-mJsYSmv1aNvNEtpM-luG2G5h5asgWJCF4P6K6CPfiADYfIQJJ33zlDC3Q"}
+rs256_key := {
+	"kty": "RSA",
+	"kid": "test-rsa",
+	"alg": "RS256",
+	"n": concat("", [
+		"vik5yVpx9JI9BMHmeTpzHOgyoQVWiWUqnmTjsaklKHTAf84l6SS3iOCCXu-B4wpfGkLox1suoD0z7aJ59lK617aZ1VEsFbcgt-Z9",
+		"bZiZntJ2COSlcyKv7KvNQce-n5j0TkMBrpFRgRVaFI3MJwYpTV-R9PiUHQ9233bNoiVd5-EMsGhSOvWaGeMZJBK0aiKP2UocQzJA",
+		"oelThA5_gqBoeovXlkhT6Vkqk3Lfl6hDgYUu28c8AqCkAj_vXBY1TLaSHW6SA3w9FffmZNc2zyYdVAavVE0C4WGML5vC7CmxXlx7",
+		"bN6_rwfly7EAIh8rTcWlffT4Eh3X6sLEEtUUm5haPw",
+	]),
+	"e": "AQAB",
+	"d": concat("", [
+		"Uf1ydfeyRJI9Du0Pk1t5QJB5K-YiTrE48_xqFDLq24ujaDeZLvHu1GyAqbA434ycPrV0qmgNLXfWCPLSBTvcZZ_MqiYKjP5ddA1E",
+		"LVnreogh7mmvUHo3QiM9J8yYyzVmuMu5UOxFKRPsuAn_aSAF9N9tDiOTsQf26BjQRsY3u_8Tgkd_boTBC4RgvivFrB6ujcjOG3aK",
+		"2yE9eK9FFkDxuH2dJWnjeSUsIL8owUzf0engfzWanUBBzolM3NL9LdvtYQhkl197C_yYhaYK_U1bM_A64rlIHYUHUi4MA6Mx0tMA",
+		"Sd0T4_A0lANT2mN2XFkuoz_2Lz0VfryZ51iL9i_vsQ",
+	]),
+	"p": concat("", [
+		"_p8oC5wqA6ZCQhC4Fb8vaqMFPT4P_Z-42syXQMiHIBDOVGND0XEfBpBuj_hmiyx_vUfWlSCFL3xhL3vX9uV2WWIEPsSg-3A9eyxw",
+		"Av7PBkASE5gle5v8rExopSn11a06U-gbftMf_KzJ6iVrZ2bwbeX_v5hxs9kaYSHeJ9wViUc",
+	]),
+	"q": concat("", [
+		"vzC-Fy784F4JAZjMeXg4p4NyBEMWVhdcaire4YsNK5cXEilAPcUFNh9z4G_w9fVH9M6QgLvwnH8HcSxWQH9blrxlVjEqpuBSDjYR",
+		"1gr0DdD20gxeFA00V9qr0SAdEZ_JIfmswqXtZWimRiRaidufAQg6trF3_JH_Iuq1kwqUo0k",
+	]),
+	"dp": concat("", [
+		"UNimNXGDYZ9DwIhgev82hgx3GGgBWc2CO27kw7woM4VCjkbqfLEHYeUwReRgYuZhNO9_ceBeiaJblWEkRI-9UUovAOMcHloYG2kT",
+		"s8_GWjyzwKb5l9MCmo60V2UIWq1jLMsxF8bfjDIs9nylKrLjunFiECrOR4Wyu46uZEecSvc",
+	]),
+	"dq": concat("", [
+		"NpvWf8q1AeT6D5G0PbHABOC_jUYYOCjeBZkPJj7QWTYDqfVMWxhOP8JGF8IBgk836U2i6pJDzH9gAcxXKn72CxzumOrcMuP5rAN3",
+		"nrpsMRIRnbdYm8OVws47qzTP-Lu5-FFXLhW0s_VrILe7gIrRZLsUAiC4k9SjmjaN_FzWTbk",
+	]),
+	"qi": concat("", [
+		"T1AaZdmmKeXB0JipaRxkKskTxSr4E-o-g_sZ1UA5JjRK6ZR_jVr1KcGSwEelI7eYV-qTchznEXTz68FnWYkHAzaoc7FWyUDYB4Fg",
+		"3-qDk8wtrVNKe-mJsYSmv1aNvNEtpM-luG2G5h5asgWJCF4P6K6CPfiADYfIQJJ33zlDC3Q",
+	]),
+}
 
 trusted_config := object.union(data.config.authn, {
 	"jwks": {"keys": [
@@ -19,7 +72,11 @@ trusted_config := object.union(data.config.authn, {
 	"api_keys": {
 		# sha256 of "bdk_ci_7f3a9c1e2b" and "bdk_ops_55d0e8a4f1".
 		"ci": {"sha256": "ade58eeef143fd5b7df9bdc49f8e317128c0510f595a93ef20749e4f1242d63c", "actions": ["read", "deploy"]},
-		"ops": {"sha256": "9ed22b16c4fc5b1ba29f37f3e30dcd9bc419e54e79e5541aac9c27e9a8465885", "actions": ["*"], "expires": "2026-12-31T00:00:00Z"},
+		"ops": {
+			"sha256": "9ed22b16c4fc5b1ba29f37f3e30dcd9bc419e54e79e5541aac9c27e9a8465885",
+			"actions": ["*"],
+			"expires": "2026-12-31T00:00:00Z",
+		},
 	},
 })
 
@@ -108,7 +165,8 @@ test_tampered_payload if {
 }
 
 test_hs256_token_rejected if {
-	token := io.jwt.encode_sign({"alg": "HS256", "typ": "JWT"}, claims, {"kty": "oct", "k": base64url.encode_no_pad("secret")})
+	hmac_key := {"kty": "oct", "k": base64url.encode_no_pad("secret")}
+	token := io.jwt.encode_sign({"alg": "HS256", "typ": "JWT"}, claims, hmac_key)
 	decision_for(request(token)) == {"allow": false, "reasons": {"token algorithm HS256 is not allowed"}}
 }
 
@@ -157,7 +215,8 @@ api_request(key, action) := {"api_key": key, "action": action, "context": {"time
 
 test_api_key_in_scope if {
 	decision_for(api_request("bdk_ci_7f3a9c1e2b", "deploy")) == {"allow": true, "reasons": set()}
-	authn.api_key_id == "ci" with input as api_request("bdk_ci_7f3a9c1e2b", "deploy") with data.config.authn as trusted_config
+	authn.api_key_id == "ci" with input as api_request("bdk_ci_7f3a9c1e2b", "deploy")
+		with data.config.authn as trusted_config
 }
 
 test_api_key_out_of_scope if {

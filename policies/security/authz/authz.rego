@@ -91,7 +91,9 @@ source_ip_allowed if {
 # METADATA
 # title: Allow
 # scope: document
-# description: True when an effective role grants the action on the resource with all its conditions met, from an allowed source network.
+# description: >-
+#   True when an effective role grants the action on the resource with all its
+#   conditions met, from an allowed source network.
 # entrypoint: true
 default allow := false
 

@@ -93,7 +93,8 @@ test_auditor_reads_audit_logs_of_any_tenant if {
 }
 
 test_contractor_inside_business_hours if {
-	authz.allow with input as req({"subject": {"id": "dave", "tenant": "acme"}, "action": "write", "resource": {"owner": "dave"}})
+	r := req({"subject": {"id": "dave", "tenant": "acme"}, "action": "write", "resource": {"owner": "dave"}})
+	authz.allow with input as r
 }
 
 test_contractor_on_saturday if {
@@ -180,13 +181,18 @@ test_denial_lists_every_failed_check if {
 }
 
 test_unsupported_condition_fails_closed if {
-	roles := {"signer": {"parents": [], "permissions": [{"resource": "repository", "action": "read", "conditions": ["mfa"]}]}}
+	roles := {"signer": {
+		"parents": [],
+		"permissions": [{"resource": "repository", "action": "read", "conditions": ["mfa"]}],
+	}}
 	r := req({"subject": {"id": "zed", "roles": ["signer"]}})
 	not authz.allow with input as r with data.config.authz.roles as roles
-	authz.reasons == {"permission condition mfa is not supported"} with input as r with data.config.authz.roles as roles
+	authz.reasons == {"permission condition mfa is not supported"} with input as r
+		with data.config.authz.roles as roles
 }
 
 test_owner_condition_needs_a_subject_id if {
-	r := json.remove(req({"subject": {"roles": ["developer"]}, "action": "write", "resource": {"owner": null}}), ["subject/id"])
+	owned := req({"subject": {"roles": ["developer"]}, "action": "write", "resource": {"owner": null}})
+	r := json.remove(owned, ["subject/id"])
 	not authz.allow with input as r
 }

@@ -31,7 +31,8 @@ test_pro_tier if {
 }
 
 test_enterprise_tier if {
-	ratelimit.limit == {"tier": "enterprise", "requests_per_minute": 6000, "burst": 1000} with input as request({"tier": "enterprise"}, 0)
+	r := request({"tier": "enterprise"}, 0)
+	ratelimit.limit == {"tier": "enterprise", "requests_per_minute": 6000, "burst": 1000} with input as r
 	ratelimit.allow with input as request({"tier": "enterprise"}, 5999)
 }
 
@@ -53,7 +54,9 @@ test_unknown_role_keeps_tier_limit if {
 test_unknown_tier_falls_back_to_default if {
 	r := request({"id": "c3", "tier": "platinum"}, 60)
 	ratelimit.limit.tier == "free" with input as r
-	ratelimit.reasons == {"client c3 made 60 requests in the current window; the free limit is 60 per minute"} with input as r
+	ratelimit.reasons == {
+		"client c3 made 60 requests in the current window; the free limit is 60 per minute",
+	} with input as r
 }
 
 test_missing_tier_falls_back_to_default if {
