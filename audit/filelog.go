@@ -54,6 +54,11 @@ func (l *FileLog) Path() string { return l.path }
 
 // Append chains e to the log and writes it. Seq, PrevHash and Hash are set here.
 func (l *FileLog) Append(_ context.Context, e Entry) error {
+	return l.appendLegacy(legacyEntry{Time: e.Time, Kind: string(e.Kind), DecisionID: e.DecisionID, Revision: e.Revision,
+		Path: e.Path, Input: e.Input, Result: e.Result, Defined: e.Defined, LatencyNS: e.LatencyNS, Caller: e.Caller, Error: e.Error})
+}
+
+func (l *FileLog) appendLegacy(e legacyEntry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
@@ -109,27 +114,27 @@ func Verify(path string) (int, error) {
 	return n, err
 }
 
-func verifyFile(path string) (int, Entry, error) {
+func verifyFile(path string) (int, legacyEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, Entry{}, err
+		return 0, legacyEntry{}, err
 	}
 	defer f.Close()
 	return verifyReader(f)
 }
 
-func verifyReader(r io.Reader) (int, Entry, error) {
+func verifyReader(r io.Reader) (int, legacyEntry, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 64<<20)
 	prev, n := genesis, 0
-	var last Entry
+	var last legacyEntry
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
 		n++
-		var e Entry
+		var e legacyEntry
 		if err := json.Unmarshal(line, &e); err != nil {
 			return n, last, &ChainError{Line: n, Reason: "not a JSON entry: " + err.Error()}
 		}

@@ -16,7 +16,7 @@ func appendN(t *testing.T, dir string, n int) *FileLog {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := l.Append(context.Background(), Entry{Kind: "decision", Path: "a/b", Result: json.RawMessage(`true`), DecisionID: string(rune('a' + i))}); err != nil {
+		if err := l.Append(context.Background(), Entry{Kind: KindDecision, Path: "a/b", Result: json.RawMessage(`true`), DecisionID: string(rune('a' + i))}); err != nil {
 			t.Fatal(err)
 		}
 	}

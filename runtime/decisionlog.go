@@ -18,7 +18,8 @@ type auditDecisions struct {
 func (a auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) error {
 	e := audit.Entry{
 		Time:       d.Time.UTC(),
-		Kind:       "decision",
+		Kind:       audit.KindDecision,
+		Type:       string(audit.KindDecision),
 		DecisionID: d.ID,
 		Revision:   d.Revision,
 		Path:       d.Path,
