@@ -73,6 +73,17 @@ type Audit struct {
 	// Mask lists JSON pointers under /input whose values are replaced before a
 	// decision is written, so credentials in inputs never reach the log.
 	Mask []string `yaml:"mask" json:"mask"`
+	// Decisions selects what serve records: all, denials (deny, error and
+	// undefined outcomes only) or sample (denials plus SampleRate of the rest).
+	Decisions  string  `yaml:"decisions" json:"decisions"`
+	SampleRate float64 `yaml:"sample_rate" json:"sample_rate"`
+	// OnFailure is what a decision does when it cannot be recorded: closed
+	// (the request fails) or open (it is answered and the failure counted).
+	OnFailure string `yaml:"on_failure" json:"on_failure"`
+	// CheckpointKeyFile is the Ed25519 key (PKCS#8 PEM) that signs
+	// checkpoints; empty means <data_dir>/audit/checkpoint.key, created on
+	// first use.
+	CheckpointKeyFile string `yaml:"checkpoint_key_file" json:"checkpoint_key_file"`
 }
 
 // Validate configures `belladonna validate`.
@@ -98,6 +109,9 @@ func Default() Config {
 			Enabled:       true,
 			TamperEvident: true,
 			Mask:          []string{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"},
+			Decisions:     "all",
+			SampleRate:    0.1,
+			OnFailure:     "closed",
 		},
 		Validate: Validate{FailOn: "error"},
 	}

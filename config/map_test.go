@@ -20,7 +20,8 @@ func TestMapDefault(t *testing.T) {
 			"tls":               map[string]any{"cert_file": "", "key_file": "", "client_ca_file": ""},
 		},
 		"policies": map[string]any{"paths": []any{}, "v0_compatible": false},
-		"audit":    map[string]any{"enabled": true, "tamper_evident": true, "mask": []any{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"}},
+		"audit": map[string]any{"enabled": true, "tamper_evident": true, "mask": []any{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"},
+			"decisions": "all", "sample_rate": 0.1, "on_failure": "closed", "checkpoint_key_file": ""},
 		"validate": map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
 	}
 	if got := Default().Map(); !reflect.DeepEqual(got, want) {

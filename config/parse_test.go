@@ -81,7 +81,8 @@ validate:
 			TLS:             TLS{CertFile: "tls.crt", KeyFile: "tls.key", ClientCAFile: "ca.crt"},
 		},
 		Policies: Policies{Paths: []string{"./policies", "bundle.tar.gz"}, V0Compatible: true},
-		Audit:    Audit{Enabled: false, TamperEvident: false, Mask: []string{"/input/secret"}},
+		Audit: Audit{Enabled: false, TamperEvident: false, Mask: []string{"/input/secret"},
+			Decisions: "all", SampleRate: 0.1, OnFailure: "closed"},
 		Validate: Validate{
 			FailOn:   "warning",
 			Rules:    []string{"./rules"},

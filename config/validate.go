@@ -14,6 +14,8 @@ var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
 	authModes  = []string{"none", "token"}
+	auditModes = []string{"all", "denials", "sample"}
+	onFailures = []string{"closed", "open"}
 	failOns    = []string{"error", "warning", "info"}
 )
 
@@ -79,6 +81,11 @@ func (d *decoded) validate() {
 		d.invalid("server.tls.client_ca_file", "", "requires server.tls.cert_file and server.tls.key_file")
 	}
 
+	d.oneOf("audit.decisions", c.Audit.Decisions, auditModes)
+	d.oneOf("audit.on_failure", c.Audit.OnFailure, onFailures)
+	if math.IsNaN(c.Audit.SampleRate) || c.Audit.SampleRate < 0 || c.Audit.SampleRate > 1 {
+		d.invalid("audit.sample_rate", "", "want a fraction from 0 to 1, got %v", c.Audit.SampleRate)
+	}
 	for _, m := range c.Audit.Mask {
 		if !strings.HasPrefix(m, "/input/") || len(m) <= len("/input/") {
 			d.invalid("audit.mask", "", "want JSON pointers under /input (e.g. /input/token), got %q", m)

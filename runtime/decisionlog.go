@@ -4,18 +4,53 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belladonna-dev/belladonna/audit"
+	"github.com/belladonna-dev/belladonna/config"
 	"github.com/belladonna-dev/belladonna/engine"
+	"github.com/belladonna-dev/belladonna/internal/logfields"
 )
 
-// auditDecisions turns engine decisions into audit entries.
+// auditDecisions turns engine decisions into audit entries, applying the
+// recording mode (all, denials, sample) and the failure policy.
 type auditDecisions struct {
-	log  *audit.FileLog
-	mask []string
+	log      audit.Appender
+	mask     []string
+	mode     string
+	rate     float64
+	failOpen bool
+	logger   *slog.Logger
+	dropped  prometheus.Counter
 }
 
-func (a auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) error {
+func newAuditDecisions(l audit.Appender, cfg config.Audit, logger *slog.Logger) *auditDecisions {
+	return &auditDecisions{
+		log: l, mask: cfg.Mask, mode: cfg.Decisions, rate: cfg.SampleRate,
+		failOpen: cfg.OnFailure == "open", logger: logger,
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belladonna_audit_unrecorded_decisions_total",
+			Help: "Decisions answered although recording them failed (audit.on_failure: open).",
+		}),
+	}
+}
+
+func (a *auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) error {
+	outcome := outcomeOf(d)
+	denied := outcome == audit.OutcomeDeny || outcome == audit.OutcomeError || outcome == audit.OutcomeUndefined
+	switch a.mode {
+	case "denials":
+		if !denied {
+			return nil
+		}
+	case "sample":
+		if !denied && rand.Float64() >= a.rate {
+			return nil
+		}
+	}
 	e := audit.Entry{
 		Time:       d.Time.UTC(),
 		Kind:       audit.KindDecision,
@@ -23,10 +58,12 @@ func (a auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) err
 		DecisionID: d.ID,
 		Revision:   d.Revision,
 		Path:       d.Path,
+		Outcome:    outcome,
 		Defined:    d.Defined,
 		LatencyNS:  d.Duration.Nanoseconds(),
 		Caller:     d.Caller,
 		Error:      d.Error,
+		Subject:    subjectOf(d.Input),
 	}
 	var err error
 	if d.Input != nil {
@@ -40,5 +77,59 @@ func (a auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) err
 			return fmt.Errorf("encoding result: %w", err)
 		}
 	}
-	return a.log.Append(ctx, e)
+	if _, err := a.log.Append(ctx, &e); err != nil {
+		if a.failOpen {
+			a.dropped.Inc()
+			a.logger.Error("decision not recorded (audit.on_failure: open)", logfields.DecisionID, d.ID, logfields.Error, err)
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// outcomeOf reads allow/deny from a boolean result or a result object's
+// "allow" field, the two shapes the shipped library and most policies use.
+func outcomeOf(d *engine.Decision) string {
+	switch {
+	case d.Error != "":
+		return audit.OutcomeError
+	case !d.Defined:
+		return audit.OutcomeUndefined
+	}
+	switch r := d.Result.(type) {
+	case bool:
+		if r {
+			return audit.OutcomeAllow
+		}
+		return audit.OutcomeDeny
+	case map[string]any:
+		if b, ok := r["allow"].(bool); ok {
+			if b {
+				return audit.OutcomeAllow
+			}
+			return audit.OutcomeDeny
+		}
+	}
+	return audit.OutcomeDefined
+}
+
+// subjectOf finds who a decision is about: input.subject.id, input.user or
+// input.sub, the shapes of the shipped library and of common JWT claims.
+func subjectOf(input any) string {
+	m, ok := input.(map[string]any)
+	if !ok {
+		return ""
+	}
+	if s, ok := m["subject"].(map[string]any); ok {
+		if id, ok := s["id"].(string); ok {
+			return id
+		}
+	}
+	for _, k := range []string{"user", "sub"} {
+		if id, ok := m[k].(string); ok {
+			return id
+		}
+	}
+	return ""
 }

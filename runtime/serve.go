@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/config"
@@ -29,11 +32,12 @@ type ServeParams struct {
 
 // Serve is the sidecar: engine + decision API + decision log.
 type Serve struct {
-	eng    *engine.Engine
-	srv    *server.Server
-	log    *slog.Logger
-	audit  *audit.FileLog
-	source string
+	eng       *engine.Engine
+	srv       *server.Server
+	log       *slog.Logger
+	audit     *audit.Log
+	decisions *auditDecisions
+	source    string
 }
 
 // NewServe loads and compiles the policy before anything listens, so a policy
@@ -62,21 +66,33 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		if !cfg.Audit.TamperEvident {
 			log.Warn("audit.tamper_evident is false, but the decision log is always hash-chained")
 		}
-		s.audit, err = audit.OpenFileLog(cfg.DataDir)
+		s.audit, err = openAuditLog(ctx, cfg, log)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, engine.WithDecisionLogger(auditDecisions{log: s.audit, mask: cfg.Audit.Mask}))
+		s.decisions = newAuditDecisions(s.audit, cfg.Audit, log)
+		opts = append(opts, engine.WithDecisionLogger(s.decisions))
 	}
 	s.eng = engine.New(opts...)
 	if _, err := s.eng.Activate(ctx, src); err != nil {
 		s.closeAudit()
 		return nil, fmt.Errorf("compiling %s: %w", desc, err)
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.audit != nil {
+		if err := s.audit.RegisterMetrics(reg); err != nil {
+			s.closeAudit()
+			return nil, err
+		}
+		reg.MustRegister(s.decisions.dropped)
+	}
 	sopts := server.Options{
 		Addr:            cfg.Server.Addr,
 		MaxRequestBytes: cfg.Server.MaxRequestBytes,
 		Logger:          log,
+		Registerer:      reg,
+		Gatherer:        reg,
 	}
 	if cfg.Server.Authentication.Mode == "token" {
 		auth, err := server.LoadTokenFile(cfg.Server.Authentication.TokensFile)
@@ -105,6 +121,21 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	return s, nil
 }
 
+// AuditDir is where the audit log of a data directory lives.
+func AuditDir(dataDir string) string { return filepath.Join(dataDir, "audit") }
+
+func openAuditLog(ctx context.Context, cfg config.Config, log *slog.Logger) (*audit.Log, error) {
+	opts := audit.Options{Dir: AuditDir(cfg.DataDir), Logger: log}
+	if cfg.Audit.CheckpointKeyFile != "" {
+		k, err := audit.LoadCheckpointKey(cfg.Audit.CheckpointKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.CheckpointKey = k
+	}
+	return audit.Open(ctx, opts)
+}
+
 func loadServeSource(paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
 	if len(paths) == 0 {
 		src, err := engine.LoadFS(policies.FS, ".", opts)
@@ -131,7 +162,7 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 	}
 	attrs := []any{logfields.Addr, addr.String(), "policy", s.source, logfields.Revision, s.eng.Current().Revision()}
 	if s.audit != nil {
-		attrs = append(attrs, "audit_log", s.audit.Path())
+		attrs = append(attrs, "audit_log", s.audit.Dir())
 	}
 	s.log.Info("serving decisions", attrs...)
 	return addr, nil

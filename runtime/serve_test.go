@@ -68,14 +68,37 @@ func TestServeEmbeddedLibrary(t *testing.T) {
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(cfg.DataDir, audit.FileName)
-	raw, _ := os.ReadFile(logPath)
+	dir := AuditDir(cfg.DataDir)
+	var raw []byte
+	filepath.WalkDir(filepath.Join(dir, "segments"), func(p string, _ os.DirEntry, _ error) error {
+		b, _ := os.ReadFile(p)
+		raw = append(raw, b...)
+		return nil
+	})
 	if bytes.Contains(raw, []byte("secret-jwt-value")) || !bytes.Contains(raw, []byte(audit.Masked)) {
 		t.Fatal("the bearer token in the input reached the audit log unmasked")
 	}
-	n, err := audit.Verify(logPath)
-	if err != nil || n != 4 {
-		t.Fatalf("audit log: %d entries, %v", n, err)
+	rep, err := audit.Verify(ctx, dir, audit.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Entries != 4 {
+		t.Fatalf("audit log: %+v, %v", rep, err)
+	}
+	l, err := audit.Open(ctx, audit.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entries, err := l.Read(ctx, 0, 10)
+	if err != nil || len(entries) != 4 {
+		t.Fatalf("read back %d entries: %v", len(entries), err)
+	}
+	wantOutcomes := []string{audit.OutcomeAllow, audit.OutcomeDeny, audit.OutcomeDeny, audit.OutcomeDeny}
+	for i, e := range entries {
+		if e.Outcome != wantOutcomes[i] || e.DecisionID == "" || e.Revision == "" {
+			t.Errorf("entry %d: outcome %q (want %q), %+v", i, e.Outcome, wantOutcomes[i], e)
+		}
+	}
+	if entries[0].Subject == "" {
+		t.Errorf("subject not derived from input: %+v", entries[0])
 	}
 }
 

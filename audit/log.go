@@ -1,0 +1,771 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/belladonna-dev/belladonna/internal/logfields"
+)
+
+// Options configure a Log. Zero values take the defaults noted.
+type Options struct {
+	// Dir holds the log: segments/, tree/, checkpoints.jsonl, checkpoint.key.
+	Dir string
+	// Codec encodes entries; nil means JSONCodec.
+	Codec Codec
+	// CheckpointKey signs checkpoints; nil loads Dir/checkpoint.key, creating
+	// it (and checkpoint.key.pub) on first use.
+	CheckpointKey *CheckpointKey
+	// SegmentBytes closes a segment once it grows past this (default 32 MiB).
+	SegmentBytes int64
+	// QueueSize bounds appends waiting for the writer (default 8192); callers
+	// beyond it block: back-pressure instead of unbounded memory.
+	QueueSize int
+	// MaxBatch bounds the entries committed by one fsync (default 4096).
+	MaxBatch int
+	// CheckpointEvery signs a checkpoint after this many entries (default
+	// 100000) and CheckpointInterval after this much time with new entries
+	// (default 10s).
+	CheckpointEvery    uint64
+	CheckpointInterval time.Duration
+	// NoCompress keeps closed segments uncompressed (default: zstd).
+	NoCompress bool
+	Logger     *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Codec == nil {
+		o.Codec = JSONCodec{}
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = 32 << 20
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 4096
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 100000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Errors a caller can branch on.
+var (
+	ErrClosed = errors.New("audit: log closed")
+	// ErrTruncated: the log holds fewer entries than a signed checkpoint says
+	// it had. Open refuses such a log.
+	ErrTruncated = errors.New("audit: log truncated below a signed checkpoint")
+	// ErrFailed wraps the write or sync error that stopped the log; nothing
+	// is appended after it until the log is reopened.
+	ErrFailed = errors.New("audit: log failed")
+)
+
+// Recovery describes what Open repaired.
+type Recovery struct {
+	// TornBytes were cut from the end of the last segment (a crash mid-write;
+	// those entries had not been acknowledged).
+	TornBytes int64
+	Segment   string
+	// ReplayedLeaves were re-hashed into the tree from the segments.
+	ReplayedLeaves uint64
+}
+
+type appendReq struct {
+	payload []byte
+	done    chan appendResult
+}
+
+type appendResult struct {
+	index uint64
+	err   error
+}
+
+// Log is the append-only, hash-chained, Merkle-tree audit log.
+type Log struct {
+	opts   Options
+	segDir string
+	tree   *tree
+	key    *CheckpointKey
+	log    *slog.Logger
+	m      *metrics
+
+	mu       sync.RWMutex // segments slice and the active segment pointer
+	segments []*segment
+
+	// Writer-goroutine state.
+	active     *segment
+	activeFile *os.File
+	activeSize int64
+	chain      [sha256.Size]byte
+	buf        []byte
+	failed     error
+	lastCk     Checkpoint
+	lastCkAt   time.Time
+	ckFile     *os.File
+
+	size     atomic.Uint64
+	notifyMu sync.Mutex
+	notify   chan struct{}
+
+	queue    chan *appendReq
+	ckReq    chan chan error
+	quit     chan struct{}
+	done     chan struct{}
+	closed   atomic.Bool
+	bg       sync.WaitGroup
+	recovery Recovery
+}
+
+// Open opens (creating if needed) the log in opts.Dir, repairing a torn tail
+// and rebuilding derived tree files. It refuses a log that is damaged in a
+// way a crash cannot explain, or shorter than its last signed checkpoint.
+func Open(ctx context.Context, opts Options) (*Log, error) {
+	opts.defaults()
+	if opts.Dir == "" {
+		return nil, errors.New("audit: no directory")
+	}
+	l := &Log{
+		opts:   opts,
+		segDir: filepath.Join(opts.Dir, "segments"),
+		log:    opts.Logger,
+		m:      newMetrics(),
+		notify: make(chan struct{}),
+		queue:  make(chan *appendReq, opts.QueueSize),
+		ckReq:  make(chan chan error),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if err := os.MkdirAll(l.segDir, 0o750); err != nil {
+		return nil, fmt.Errorf("audit: creating %s: %w", l.segDir, err)
+	}
+	if err := l.openKey(); err != nil {
+		return nil, err
+	}
+	if err := l.openSegments(); err != nil {
+		return nil, err
+	}
+	var err error
+	if l.tree, err = openTree(filepath.Join(opts.Dir, "tree")); err != nil {
+		return nil, err
+	}
+	if err := l.rebuildTree(ctx); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	if err := l.checkCheckpoints(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	go l.writer()
+	if r := l.recovery; r.TornBytes > 0 {
+		l.log.Warn("audit log: truncated a torn tail", "segment", r.Segment, "bytes", r.TornBytes, logfields.Count, l.Size())
+		_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventTornTail, Severity: "medium",
+			Message: fmt.Sprintf("recovered after a crash: cut %d bytes of an unacknowledged write from %s", r.TornBytes, r.Segment),
+			Attrs:   map[string]string{"segment": r.Segment, "bytes": strconv.FormatInt(r.TornBytes, 10)}})
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Log) openKey() error {
+	if l.opts.CheckpointKey != nil {
+		l.key = l.opts.CheckpointKey
+		return nil
+	}
+	path := filepath.Join(l.opts.Dir, "checkpoint.key")
+	k, err := LoadCheckpointKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if k, err = GenerateCheckpointKey(path); err == nil {
+			l.log.Info("audit log: created checkpoint signing key", logfields.File, path, "key_id", k.ID())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	l.key = k
+	return nil
+}
+
+// openSegments finds the segments, scans the last one and prepares it (or a
+// fresh one) for appending.
+func (l *Log) openSegments() error {
+	segs, err := listSegments(l.segDir)
+	if err != nil {
+		return err
+	}
+	var first uint64
+	var prev [sha256.Size]byte
+	if n := len(segs); n > 0 {
+		last := segs[n-1]
+		b, err := last.content()
+		if err != nil {
+			return err
+		}
+		res, err := scanBytes(b)
+		if err != nil {
+			return fmt.Errorf("audit: segment %s: %w", filepath.Base(last.path), err)
+		}
+		if res.corrupt {
+			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) and entries follow it: not a crash; run belladonna audit verify", filepath.Base(last.path), res.corruptIndex, res.corruptErr)
+		}
+		last.count, last.offsets, last.scanned = res.count, res.offsets, true
+		first, prev = res.header.first+res.count, res.lastChain
+		if !last.compressed {
+			if res.torn {
+				l.recovery = Recovery{TornBytes: int64(len(b)) - res.end, Segment: filepath.Base(last.path)}
+				if err := os.Truncate(last.path, res.end); err != nil {
+					return fmt.Errorf("audit: truncating torn tail of %s: %w", last.path, err)
+				}
+			}
+			f, err := os.OpenFile(last.path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return fmt.Errorf("audit: opening %s: %w", last.path, err)
+			}
+			l.segments, l.active, l.activeFile, l.activeSize, l.chain = segs, last, f, res.end, res.lastChain
+			l.size.Store(first)
+			return nil
+		}
+		if res.torn {
+			return fmt.Errorf("audit: compressed segment %s is incomplete", last.path)
+		}
+	}
+	l.segments = segs
+	l.size.Store(first)
+	return l.startSegment(first, prev)
+}
+
+func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
+	seg := &segment{first: first, path: filepath.Join(l.segDir, segmentName(first)), scanned: true}
+	f, err := os.OpenFile(seg.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("audit: creating segment: %w", err)
+	}
+	if _, err := f.Write(segmentHeader{first: first, prevChain: prev}.encode()); err != nil {
+		f.Close()
+		return fmt.Errorf("audit: writing segment header: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("audit: syncing segment: %w", err)
+	}
+	if err := syncDir(l.segDir); err != nil {
+		f.Close()
+		return err
+	}
+	l.mu.Lock()
+	l.segments = append(l.segments, seg)
+	l.mu.Unlock()
+	l.active, l.activeFile, l.activeSize, l.chain = seg, f, headerSize, prev
+	return nil
+}
+
+// rebuildTree makes the tree files match the segments exactly.
+func (l *Log) rebuildTree(ctx context.Context) error {
+	size := l.Size()
+	n, err := l.tree.leafCount()
+	if err != nil {
+		return err
+	}
+	if n > size {
+		// Tree leaves are written only after their entries are fsynced, so
+		// a crash cannot leave more leaves than entries: entries were removed.
+		return fmt.Errorf("%w: the Merkle tree holds %d leaves but the segments only %d entries: entries %d to %d are missing",
+			ErrTruncated, n, size, size, n-1)
+	}
+	if err := l.tree.reset(n); err != nil {
+		return err
+	}
+	for n < size {
+		payloads, err := l.readPayloads(n, 4096)
+		if err != nil {
+			return fmt.Errorf("audit: rebuilding tree from entry %d: %w", n, err)
+		}
+		if len(payloads) == 0 {
+			return fmt.Errorf("audit: rebuilding tree: entry %d missing from the segments", n)
+		}
+		for _, p := range payloads {
+			if err := l.tree.append(hasher.HashLeaf(p)); err != nil {
+				return err
+			}
+		}
+		n += uint64(len(payloads))
+		l.recovery.ReplayedLeaves += uint64(len(payloads))
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return l.tree.flush()
+}
+
+// checkCheckpoints compares the last signed checkpoint with the log.
+func (l *Log) checkCheckpoints() error {
+	path := filepath.Join(l.opts.Dir, "checkpoints.jsonl")
+	cks, err := ReadCheckpoints(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("audit: opening checkpoints: %w", err)
+	}
+	l.ckFile = f
+	if len(cks) == 0 {
+		return nil
+	}
+	last := cks[len(cks)-1]
+	if size := l.Size(); last.Size > size {
+		return fmt.Errorf("%w: checkpoint signed at %s says %d entries, the log has %d: entries %d to %d are missing",
+			ErrTruncated, last.Time.Format(time.RFC3339), last.Size, size, size, last.Size-1)
+	}
+	if last.KeyID == l.key.ID() {
+		if err := VerifyCheckpoint(last, l.key.Public()); err != nil {
+			return err
+		}
+	}
+	root, err := l.tree.rootAt(last.Size)
+	if err != nil {
+		return err
+	}
+	if string(root) != string(last.Root) {
+		return fmt.Errorf("audit: the log's Merkle root at size %d differs from the signed checkpoint: entries before %d were altered; run belladonna audit verify", last.Size, last.Size)
+	}
+	l.lastCk, l.lastCkAt = last, time.Now()
+	return nil
+}
+
+// Size is the number of committed (durable) entries.
+func (l *Log) Size() uint64 { return l.size.Load() }
+
+// Recovery reports what Open repaired.
+func (l *Log) Recovery() Recovery { return l.recovery }
+
+// Dir is the log's directory.
+func (l *Log) Dir() string { return l.opts.Dir }
+
+// PublicKey verifies this log's checkpoints.
+func (l *Log) PublicKey() []byte { return l.key.Public() }
+
+// Append encodes e, queues it and returns once it is fsynced, with e.Index
+// set. Concurrent callers share fsyncs (group commit). A full queue blocks
+// the caller until there is room or ctx ends.
+func (l *Log) Append(ctx context.Context, e *Entry) (uint64, error) {
+	start := time.Now()
+	if l.closed.Load() {
+		return 0, ErrClosed
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if e.Type == "" && e.Kind == KindDecision {
+		e.Type = string(KindDecision)
+	}
+	payload, err := l.opts.Codec.Encode(e)
+	if err != nil {
+		return 0, err
+	}
+	req := &appendReq{payload: payload, done: make(chan appendResult, 1)}
+	select {
+	case l.queue <- req:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-l.quit:
+		return 0, ErrClosed
+	}
+	// Once queued the entry will be written; wait for the verdict even if
+	// ctx ends, so the caller never mistakes a durable entry for a lost one.
+	res := <-req.done
+	l.m.appendSeconds.Observe(time.Since(start).Seconds())
+	if res.err != nil {
+		return 0, res.err
+	}
+	e.Index = res.index
+	return res.index, nil
+}
+
+func (l *Log) writer() {
+	defer close(l.done)
+	batch := make([]*appendReq, 0, l.opts.MaxBatch)
+	tick := time.NewTicker(l.opts.CheckpointInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case req := <-l.queue:
+			batch = append(batch[:0], req)
+		drain:
+			for len(batch) < l.opts.MaxBatch {
+				select {
+				case r := <-l.queue:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			l.commit(batch)
+		case <-tick.C:
+			l.maybeCheckpoint(true)
+		case reply := <-l.ckReq:
+			var err error
+			if l.failed != nil {
+				err = l.failed
+			} else if l.Size() != l.lastCk.Size {
+				err = l.writeCheckpoint()
+			}
+			reply <- err
+		case <-l.quit:
+			for {
+				select {
+				case r := <-l.queue:
+					l.commit([]*appendReq{r})
+					continue
+				default:
+				}
+				break
+			}
+			l.maybeCheckpoint(true)
+			return
+		}
+	}
+}
+
+// commit writes a batch with one write and one fsync, then answers every
+// caller in it.
+func (l *Log) commit(batch []*appendReq) {
+	if l.failed != nil {
+		for _, r := range batch {
+			r.done <- appendResult{err: l.failed}
+		}
+		return
+	}
+	base := l.Size()
+	prevChain, start := l.chain, l.activeSize
+	l.buf = l.buf[:0]
+	leaves := make([][]byte, len(batch))
+	offsets := make([]int64, len(batch))
+	for i, r := range batch {
+		leaves[i] = hasher.HashLeaf(r.payload)
+		l.chain = chainNext(l.chain, leaves[i])
+		offsets[i] = start + int64(len(l.buf))
+		l.buf = appendRecord(l.buf, l.chain, r.payload)
+	}
+	t0 := time.Now()
+	if _, err := l.activeFile.Write(l.buf); err != nil {
+		// Nothing of this batch was acknowledged: cut any partial write so
+		// the next batch starts on a record boundary, and let callers retry.
+		l.chain = prevChain
+		terr := l.activeFile.Truncate(start)
+		err = fmt.Errorf("audit: appending %d entries at index %d to %s: %w", len(batch), base, filepath.Base(l.active.path), err)
+		if terr != nil {
+			l.failed = fmt.Errorf("%w: %w (and could not cut the partial write: %v)", ErrFailed, err, terr)
+			err = l.failed
+		}
+		l.log.Error("audit append failed", logfields.Error, err)
+		l.m.appendErrors.Inc()
+		for _, r := range batch {
+			r.done <- appendResult{err: err}
+		}
+		return
+	}
+	if err := l.activeFile.Sync(); err != nil {
+		// After a failed fsync the page cache state is unknown; stop.
+		l.failed = fmt.Errorf("%w: syncing %s: %w", ErrFailed, filepath.Base(l.active.path), err)
+		l.log.Error("audit fsync failed", logfields.Error, l.failed)
+		l.m.appendErrors.Inc()
+		for _, r := range batch {
+			r.done <- appendResult{err: l.failed}
+		}
+		return
+	}
+	l.m.fsyncSeconds.Observe(time.Since(t0).Seconds())
+	l.m.batchSize.Observe(float64(len(batch)))
+	l.activeSize = start + int64(len(l.buf))
+
+	var treeErr error
+	l.tree.mu.Lock()
+	for _, leaf := range leaves {
+		if treeErr = l.tree.append(leaf); treeErr != nil {
+			break
+		}
+	}
+	if treeErr == nil {
+		treeErr = l.tree.flush()
+	}
+	l.tree.mu.Unlock()
+	seg := l.active
+	seg.mu.Lock()
+	for i := range batch {
+		if (seg.count+uint64(i))%sparseEvery == 0 {
+			seg.offsets = append(seg.offsets, offsets[i])
+		}
+	}
+	seg.count += uint64(len(batch))
+	seg.mu.Unlock()
+	l.size.Store(base + uint64(len(batch)))
+	l.m.entries.Add(float64(len(batch)))
+	l.wake()
+	for i, r := range batch {
+		r.done <- appendResult{index: base + uint64(i)}
+	}
+	if treeErr != nil {
+		// The entries are durable; the derived tree is rebuilt on reopen.
+		l.failed = fmt.Errorf("%w: %w", ErrFailed, treeErr)
+		l.log.Error("audit tree update failed", logfields.Error, treeErr)
+		return
+	}
+	l.maybeCheckpoint(false)
+	if l.activeSize >= l.opts.SegmentBytes {
+		if err := l.roll(); err != nil {
+			l.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+			l.log.Error("audit segment roll failed", logfields.Error, err)
+		}
+	}
+}
+
+func (l *Log) wake() {
+	l.notifyMu.Lock()
+	close(l.notify)
+	l.notify = make(chan struct{})
+	l.notifyMu.Unlock()
+}
+
+// Wait blocks until the log holds more than n entries or ctx ends.
+func (l *Log) Wait(ctx context.Context, n uint64) error {
+	for {
+		l.notifyMu.Lock()
+		ch := l.notify
+		l.notifyMu.Unlock()
+		if l.Size() > n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			if l.Size() > n {
+				return nil
+			}
+			return ErrClosed
+		}
+	}
+}
+
+// roll closes the active segment and starts the next; the closed one is
+// compressed in the background.
+func (l *Log) roll() error {
+	old, f := l.active, l.activeFile
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("audit: closing segment: %w", err)
+	}
+	if err := l.startSegment(l.Size(), l.chain); err != nil {
+		return err
+	}
+	if !l.opts.NoCompress {
+		l.bg.Go(func() {
+			if err := compressSegment(old); err != nil {
+				l.log.Warn("audit: compressing segment failed; it stays uncompressed", logfields.File, old.path, logfields.Error, err)
+			}
+		})
+	}
+	return nil
+}
+
+// compressSegment writes seg as .log.zst, then drops the plain file. Readers
+// switch under seg.mu; a crash in between leaves both and listSegments
+// prefers the complete plain file.
+func compressSegment(seg *segment) error {
+	seg.mu.Lock()
+	src := seg.path
+	seg.mu.Unlock()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return err
+	}
+	out := enc.EncodeAll(raw, nil)
+	enc.Close()
+	dst := src + ".zst"
+	if err := writeFileAtomic(dst, out, 0o640); err != nil {
+		return err
+	}
+	seg.mu.Lock()
+	seg.path, seg.compressed = dst, true
+	seg.mu.Unlock()
+	if err := os.Remove(src); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(src))
+}
+
+// maybeCheckpoint signs a checkpoint when enough entries or time passed.
+func (l *Log) maybeCheckpoint(timed bool) {
+	size := l.Size()
+	if size == l.lastCk.Size || l.failed != nil {
+		return
+	}
+	due := size-l.lastCk.Size >= l.opts.CheckpointEvery ||
+		(timed && time.Since(l.lastCkAt) >= l.opts.CheckpointInterval)
+	if !due {
+		return
+	}
+	if err := l.writeCheckpoint(); err != nil {
+		l.log.Error("audit checkpoint failed", logfields.Error, err)
+		l.m.appendErrors.Inc()
+	}
+}
+
+func (l *Log) writeCheckpoint() error {
+	root, err := l.tree.root()
+	if err != nil {
+		return err
+	}
+	c := Checkpoint{Size: l.tree.size(), Root: root, Time: time.Now().UTC()}
+	l.key.sign(&c)
+	line, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := l.ckFile.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("audit: writing checkpoint: %w", err)
+	}
+	if err := l.ckFile.Sync(); err != nil {
+		return fmt.Errorf("audit: syncing checkpoint: %w", err)
+	}
+	l.lastCk, l.lastCkAt = c, time.Now()
+	l.m.checkpoints.Inc()
+	return nil
+}
+
+// Checkpoint signs a checkpoint of the current size now (unless the last
+// one already covers it) and returns the latest checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	reply := make(chan error, 1)
+	select {
+	case l.ckReq <- reply:
+	case <-ctx.Done():
+		return Checkpoint{}, ctx.Err()
+	case <-l.done:
+		return Checkpoint{}, ErrClosed
+	}
+	if err := <-reply; err != nil {
+		return Checkpoint{}, err
+	}
+	return l.latestCheckpoint()
+}
+
+func (l *Log) latestCheckpoint() (Checkpoint, error) {
+	cks, err := ReadCheckpoints(filepath.Join(l.opts.Dir, "checkpoints.jsonl"))
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if len(cks) == 0 {
+		return Checkpoint{}, errors.New("audit: no checkpoint yet")
+	}
+	return cks[len(cks)-1], nil
+}
+
+// Close stops the writer after committing what is queued, signs a final
+// checkpoint, and waits for background compression.
+func (l *Log) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	close(l.quit)
+	<-l.done
+	l.bg.Wait()
+	return l.closeFiles()
+}
+
+func (l *Log) closeFiles() error {
+	var err error
+	if l.activeFile != nil {
+		err = errors.Join(err, l.activeFile.Close())
+	}
+	if l.ckFile != nil {
+		err = errors.Join(err, l.ckFile.Close())
+	}
+	if l.tree != nil {
+		err = errors.Join(err, l.tree.close())
+	}
+	return err
+}
+
+// segmentFor returns the segment holding index i.
+func (l *Log) segmentFor(i uint64) (*segment, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if len(l.segments) == 0 || i < l.segments[0].first {
+		return nil, fmt.Errorf("%w: index %d", ErrPruned, i)
+	}
+	k := sort.Search(len(l.segments), func(k int) bool { return l.segments[k].first > i }) - 1
+	return l.segments[k], nil
+}
+
+// readPayloads returns stored payloads from index from, up to max, within
+// the committed size.
+func (l *Log) readPayloads(from uint64, max int) ([][]byte, error) {
+	size := l.Size()
+	var out [][]byte
+	for from < size && len(out) < max {
+		seg, err := l.segmentFor(from)
+		if err != nil {
+			return out, err
+		}
+		n := min(uint64(max-len(out)), size-from)
+		ps, err := seg.readRange(from, int(n))
+		if err != nil {
+			return out, err
+		}
+		if len(ps) == 0 {
+			return out, fmt.Errorf("audit: entry %d not found in segment %s", from, filepath.Base(seg.path))
+		}
+		out = append(out, ps...)
+		from += uint64(len(ps))
+	}
+	return out, nil
+}
+
+// Read returns up to max decoded entries from index from.
+func (l *Log) Read(ctx context.Context, from uint64, max int) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ps, err := l.readPayloads(from, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(ps))
+	for i, p := range ps {
+		if err := l.opts.Codec.Decode(p, &out[i]); err != nil {
+			return nil, fmt.Errorf("audit: entry %d: %w", from+uint64(i), err)
+		}
+		out[i].Index = from + uint64(i)
+	}
+	return out, nil
+}
