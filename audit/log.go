@@ -123,6 +123,7 @@ type Log struct {
 	lastCk     Checkpoint
 	lastCkAt   time.Time
 	ckFile     *os.File
+	lock       *os.File
 
 	size     atomic.Uint64
 	notifyMu sync.Mutex
@@ -159,13 +160,19 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err := os.MkdirAll(l.segDir, 0o750); err != nil {
 		return nil, fmt.Errorf("audit: creating %s: %w", l.segDir, err)
 	}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	l.lock = lock
 	if err := l.openKey(); err != nil {
+		l.closeFiles()
 		return nil, err
 	}
 	if err := l.openSegments(); err != nil {
+		l.closeFiles()
 		return nil, err
 	}
-	var err error
 	if l.tree, err = openTree(filepath.Join(opts.Dir, "tree")); err != nil {
 		return nil, err
 	}
@@ -712,6 +719,9 @@ func (l *Log) closeFiles() error {
 	}
 	if l.tree != nil {
 		err = errors.Join(err, l.tree.close())
+	}
+	if l.lock != nil {
+		err = errors.Join(err, l.lock.Close())
 	}
 	return err
 }

@@ -103,6 +103,7 @@ Exit codes:
 		newServeCommand(g, stdout),
 		newValidateCommand(g, stdout, stderr),
 		newTestCommand(g, stdout, stderr),
+		newAuditCommand(g, stdout),
 	)
 	return root
 }
