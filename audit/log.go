@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -293,15 +294,19 @@ func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
 // rebuildTree makes the tree files match the segments exactly.
 func (l *Log) rebuildTree(ctx context.Context) error {
 	size := l.Size()
-	n, err := l.tree.leafCount()
+	leaves, err := l.tree.leafCount()
 	if err != nil {
 		return err
 	}
-	if n > size {
+	if leaves > size {
 		// Tree leaves are written only after their entries are fsynced, so
 		// a crash cannot leave more leaves than entries: entries were removed.
 		return fmt.Errorf("%w: the Merkle tree holds %d leaves but the segments only %d entries: entries %d to %d are missing",
-			ErrTruncated, n, size, size, n-1)
+			ErrTruncated, leaves, size, size, leaves-1)
+	}
+	n, err := l.tree.consistentSize()
+	if err != nil {
+		return err
 	}
 	if err := l.tree.reset(n); err != nil {
 		return err
@@ -607,18 +612,47 @@ func compressSegment(seg *segment) error {
 	seg.mu.Lock()
 	src := seg.path
 	seg.mu.Unlock()
-	raw, err := os.ReadFile(src)
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
-	if err != nil {
-		return err
-	}
-	out := enc.EncodeAll(raw, nil)
-	enc.Close()
+	defer in.Close()
 	dst := src + ".zst"
-	if err := writeFileAtomic(dst, out, 0o640); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(src), ".compress-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	// Streaming at the fastest level: compression runs beside the writer on
+	// the same cores, and segments are mostly repetitive JSON anyway.
+	enc, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := io.Copy(enc, in); err != nil {
+		enc.Close()
+		tmp.Close()
+		return fmt.Errorf("compressing %s: %w", filepath.Base(src), err)
+	}
+	if err := enc.Close(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(src)); err != nil {
 		return err
 	}
 	seg.mu.Lock()

@@ -84,6 +84,11 @@ func listSegments(dir string) ([]*segment, error) {
 func (s *segment) content() ([]byte, error) {
 	path, compressed := s.location()
 	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		// Compressed meanwhile: the plain file was just replaced.
+		path, compressed = s.location()
+		raw, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading segment %s: %w", filepath.Base(path), err)
 	}
@@ -247,6 +252,10 @@ func (s *segment) readRange(from uint64, max int) ([][]byte, error) {
 		src = bytes.NewReader(b[start:])
 	} else {
 		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			// Compressed between location() and Open: read the new form.
+			return s.readRange(from, max)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("audit: opening segment: %w", err)
 		}

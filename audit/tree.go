@@ -80,6 +80,29 @@ func (t *tree) leafCount() (uint64, error) {
 	return uint64(st.Size()) / sha256.Size, nil
 }
 
+// consistentSize is the largest n for which every node of the tree over
+// [0, n) is on disk. Level files are not fsynced and a crash can leave them
+// flushed to different points; leaf n needs floor(n/2^L) nodes at level L.
+func (t *tree) consistentSize() (uint64, error) {
+	n, err := t.leafCount()
+	if err != nil {
+		return 0, err
+	}
+	for l := uint(1); l < 64 && n>>l > 0; l++ {
+		f, _, err := t.level(l)
+		if err != nil {
+			return 0, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		count := uint64(st.Size()) / sha256.Size
+		n = min(n, (count+1)<<l-1)
+	}
+	return n, nil
+}
+
 // reset makes the stored tree cover exactly [0, size): longer level files are
 // cut back and the compact range is rebuilt from the stored nodes. size must
 // not exceed leafCount.
