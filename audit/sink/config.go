@@ -74,7 +74,9 @@ type Config struct {
 	PasswordFile string `yaml:"password_file" json:"password_file"`
 	Password     string `yaml:"-" json:"-"`
 	// Table is the PostgreSQL table, optionally schema-qualified;
-	// "audit_entries" when empty.
+	// "audit_entries" when empty. Rows are keyed by log index, so every
+	// audit log (every sidecar) needs its own table; the sink refuses to
+	// write entries that collide with another log's.
 	Table string `yaml:"table" json:"table"`
 
 	// BatchSize and FlushInterval: see Batching. Zero means the default.

@@ -10,12 +10,11 @@
 // batch is sent again, so receivers must tolerate duplicates (PostgreSQL
 // deduplicates on the index; the others carry the index and decision id).
 //
-// Pitfalls: plain syslog over TCP has no application-level acknowledgement,
-// so a receiver that dies after its kernel accepted bytes but before its
-// process read them loses them unnoticed. The syslog sink narrows that window
-// by probing the connection before and shortly after each batch and resending
-// when the receiver closed it, but only a receiver with acknowledgements
-// (HEC, the OPA protocol, PostgreSQL) makes the guarantee airtight. Entries that
-// retention prunes before a sink sent them are skipped, logged and counted in
+// Pitfalls: plain syslog over TCP (RFC 5425/6587) has no acknowledgement, so
+// the syslog sink uses one connection per batch and counts a batch delivered
+// only when the receiver closes cleanly after reading it (see syslogSink); a
+// receiver killed with SIGKILL can still lose what it had read but not yet
+// written out, which no sender can detect. Entries that retention pruned
+// before a sink sent them are skipped, logged at error level and counted in
 // belladonna_audit_sink_pruned_total.
 package sink

@@ -49,13 +49,12 @@ func newHTTPTarget(cfg Config, path string) (*httpTarget, error) {
 	} else if cfg.TLS != (TLSConfig{}) {
 		return nil, cfg.invalid("tls", "TLS files are set but the URL is not https://")
 	}
-	endpoint := strings.TrimSuffix(u.String(), "/")
-	if !strings.HasSuffix(u.Path, path) {
-		endpoint += path
+	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), path) {
+		u = u.JoinPath(path)
 	}
 	return &httpTarget{
 		name:     cfg.Name,
-		endpoint: endpoint,
+		endpoint: u.String(),
 		client:   &http.Client{Transport: tr, Timeout: httpTimeout},
 	}, nil
 }

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -157,6 +158,22 @@ func (s *postgresSink) write(ctx context.Context, entries []audit.Entry) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO `+s.table+` (`+cols+`) SELECT `+cols+` FROM `+stageTable+
 		` ON CONFLICT (idx) DO NOTHING`); err != nil {
 		return fmt.Errorf("inserting from the staging table: %w", err)
+	}
+	// ON CONFLICT makes a resend harmless, but it would as silently drop
+	// the entries of a second audit log sharing the table (both count
+	// from index 0). A resent entry matches the row already there in the
+	// fields that never change (erasure only removes input and result);
+	// anything else is such a collision, and is refused loudly.
+	var clash int64
+	err = tx.QueryRow(ctx, `SELECT s.idx FROM `+stageTable+` s JOIN `+s.table+` t USING (idx)
+		WHERE (t.time, t.kind, t.type, t.decision_id) IS DISTINCT FROM (s.time, s.kind, s.type, s.decision_id)
+		LIMIT 1`).Scan(&clash)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: table %s already holds a different entry at index %d; each audit log needs its own table",
+			ErrRejected, s.table, clash)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("checking for index collisions: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("committing: %w", err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/audit/sink/internal/sinktest"
 )
@@ -18,7 +20,44 @@ import (
 func TestPostgres(t *testing.T) {
 	pg := sinktest.StartPostgres(t)
 	t.Run("RowsReadBack", func(t *testing.T) { testPostgresRowsReadBack(t, pg) })
+	t.Run("RefusesAnotherLogsEntries", func(t *testing.T) { testPostgresRefusesCollisions(t, pg) })
 	t.Run("SurvivesRestartsExactlyOnce", func(t *testing.T) { testPostgresSurvivesRestarts(t, pg) })
+}
+
+// testPostgresRefusesCollisions: a resend (even of an entry erased since)
+// is absorbed, but another log's entry at an index already taken is an
+// error, not a silently dropped row.
+func testPostgresRefusesCollisions(t *testing.T, pg *sinktest.Postgres) {
+	ctx := t.Context()
+	s, err := New(Config{Type: TypePostgres, Name: "pg", DSN: pg.DSN(), Table: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := testEntries(0, 5)
+	for i := range batch {
+		batch[i].Index = uint64(i)
+	}
+	if err := s.Send(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	erased := append([]audit.Entry(nil), batch...)
+	erased[0].Input, erased[0].Result, erased[0].Erased = nil, nil, true
+	if err := s.Send(ctx, erased); err != nil {
+		t.Fatalf("resending an erased entry: %v", err)
+	}
+	other := testEntries(100, 5) // another sidecar's log, also counting from 0
+	for i := range other {
+		other[i].Index = uint64(i)
+	}
+	err = s.Send(ctx, other)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "own table") {
+		t.Fatalf("colliding batch: %v, want ErrRejected naming the cause", err)
+	}
+	var n int
+	if err := pg.Conn(ctx).QueryRow(ctx, `SELECT count(*) FROM shared WHERE decision_id LIKE 'dec-00000%'`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("%d original decision rows, %v; want the 5 untouched", n, err)
+	}
 }
 
 // testPostgresSurvivesRestarts streams entries into PostgreSQL, stops it
@@ -35,6 +74,10 @@ func testPostgresSurvivesRestarts(t *testing.T, pg *sinktest.Postgres) {
 	src := newMemSource()
 	dir := t.TempDir()
 	r := NewRunner(src, dir, WithBackoff(10*time.Millisecond, 200*time.Millisecond))
+	reg := prometheus.NewRegistry()
+	if err := r.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Add(s, Batching{Size: 100, MaxLatency: 10 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +117,10 @@ func testPostgresSurvivesRestarts(t *testing.T, pg *sinktest.Postgres) {
 		t.Fatal(err)
 	}
 	assertExactlyOnce(t, pg, n)
+	failed := metricValue(t, reg, "belladonna_audit_sink_errors_total", "pg")
+	if failed == 0 {
+		t.Error("no failed attempt while PostgreSQL was down: the restarts did not hit the stream")
+	}
 
 	// A replay of everything (a lost cursor file, or a crash before the
 	// cursor was written) adds no row.
@@ -93,7 +140,7 @@ func testPostgresSurvivesRestarts(t *testing.T, pg *sinktest.Postgres) {
 		t.Fatal(err)
 	}
 	assertExactlyOnce(t, pg, n)
-	t.Logf("%d entries sent, %d PostgreSQL restarts survived, full replay added no rows", n, restarts)
+	t.Logf("%d entries sent, %d PostgreSQL restarts survived (%v failed attempts retried), full replay added no rows", n, restarts, failed)
 }
 
 func assertExactlyOnce(t *testing.T, pg *sinktest.Postgres, n int) {

@@ -106,7 +106,7 @@ func (r *Runner) Add(s Sink, b Batching) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started {
+	if r.started || r.stopped {
 		return ErrRunning
 	}
 	for _, w := range r.workers {
@@ -170,7 +170,7 @@ func (r *Runner) lags() map[string]float64 {
 func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started {
+	if r.started || r.stopped {
 		return ErrRunning
 	}
 	if err := os.MkdirAll(r.dir, 0o750); err != nil {

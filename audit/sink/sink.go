@@ -39,7 +39,8 @@ var (
 	// refuses to guess (0 would resend everything, the log size would skip
 	// entries); delete the file to resend from the start.
 	ErrCursor = errors.New("unreadable sink cursor")
-	// ErrRunning: Add or Start was called on a Runner that already started.
+	// ErrRunning: Add or Start was called on a Runner that already started
+	// (or stopped: a Runner runs once).
 	ErrRunning = errors.New("sink runner already started")
 )
 

@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -21,33 +21,32 @@ const (
 	syslogAppName    = "belladonna"
 	syslogTimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 	dialTimeout      = 10 * time.Second
-	writeTimeout     = 30 * time.Second
-	// defaultConfirmWait is how long the sink watches the connection after
-	// a batch for the receiver closing it. RFC 5425/6587 have no
-	// acknowledgement; a receiver that exits with our bytes unread resets
-	// the connection within a round trip, and catching that here turns a
-	// silent loss into a resend. It bounds one sink's rate to one batch per
-	// wait, so keep batches large.
-	defaultConfirmWait = 20 * time.Millisecond
-	// probeWait is the shortest read that still asks the kernel whether
-	// the receiver closed the connection since the last batch.
-	probeWait = time.Millisecond
+	// batchTimeout bounds writing one batch and waiting for the receiver to
+	// close its side.
+	batchTimeout = 30 * time.Second
 )
 
 // syslogSink writes RFC 5424 messages with CEF or LEEF bodies over TCP or
-// TLS. It holds one connection and redials after any error.
+// TLS, one connection per batch.
+//
+// RFC 5425 and RFC 6587 have no acknowledgement, and a receiver that exits
+// with bytes still in its socket buffer loses them while the sender's writes
+// all succeeded. The one confirmation TCP does give is the receiver's own
+// close: after the sink half-closes the connection, the receiver reads up
+// to that end-of-stream before it closes in turn, whereas a receiver dying
+// with unread data resets the connection. So a batch counts as delivered
+// only when the receiver closed cleanly after it; anything else resends it.
+// Measured against rsyslogd restarted mid-stream, a long-lived connection
+// lost messages and this does not; the price is a connection (and, with
+// TLS, a handshake, shortened by session resumption) per batch.
 type syslogSink struct {
-	name        string
-	addr        string
-	tls         *tls.Config
-	format      func(*audit.Entry) string
-	octet       bool
-	hostname    string
-	procID      string
-	confirmWait time.Duration
-
-	conn net.Conn
-	w    *bufio.Writer
+	name     string
+	addr     string
+	tls      *tls.Config
+	format   func(*audit.Entry) string
+	octet    bool
+	hostname string
+	procID   string
 }
 
 func newSyslog(cfg Config) (*syslogSink, error) {
@@ -59,11 +58,10 @@ func newSyslog(cfg Config) (*syslogSink, error) {
 		return nil, cfg.invalid("address", fmt.Sprintf("want host:port, got %q", cfg.Address))
 	}
 	s := &syslogSink{
-		name:        cfg.Name,
-		addr:        cfg.Address,
-		hostname:    syslogToken(cfg.Hostname, 255),
-		procID:      strconv.Itoa(os.Getpid()),
-		confirmWait: defaultConfirmWait,
+		name:     cfg.Name,
+		addr:     cfg.Address,
+		hostname: syslogToken(cfg.Hostname, 255),
+		procID:   strconv.Itoa(os.Getpid()),
 	}
 	if cfg.Hostname == "" {
 		h, _ := os.Hostname()
@@ -90,6 +88,7 @@ func newSyslog(cfg Config) (*syslogSink, error) {
 		if s.tls, err = cfg.clientTLS(host); err != nil {
 			return nil, err
 		}
+		s.tls.ClientSessionCache = tls.NewLRUClientSessionCache(1)
 	} else if cfg.TLS != (TLSConfig{}) {
 		return nil, cfg.invalid("tls", "TLS files are set but tls.enabled is false")
 	}
@@ -98,50 +97,50 @@ func newSyslog(cfg Config) (*syslogSink, error) {
 
 func (s *syslogSink) Name() string { return s.name }
 
-// Send writes the batch on the current connection, dialling first if there
-// is none or the receiver closed it since the last batch.
+// Send connects, writes the batch, half-closes, and succeeds only when the
+// receiver then closes cleanly (see syslogSink).
 func (s *syslogSink) Send(ctx context.Context, entries []audit.Entry) error {
-	if s.conn != nil && !s.alive(probeWait) {
-		s.drop()
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	conn, err := s.dial(ctx)
+	if err != nil {
+		return err
 	}
-	if s.conn == nil {
-		if err := s.dial(ctx); err != nil {
-			return err
-		}
+	defer conn.Close()
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
 	}
-	conn := s.conn
-	deadline := time.Now().Add(writeTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = conn.SetWriteDeadline(deadline)
-	// A write blocked on a stalled receiver must not outlive ctx.
+	// Cancellation must also interrupt a write or read already blocked.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+
+	w := bufio.NewWriterSize(conn, 64<<10)
 	for i := range entries {
 		msg := s.message(&entries[i])
 		if s.octet {
-			s.w.WriteString(strconv.Itoa(len(msg)))
-			s.w.WriteByte(' ')
-			s.w.WriteString(msg)
+			w.WriteString(strconv.Itoa(len(msg)))
+			w.WriteByte(' ')
+			w.WriteString(msg)
 		} else {
-			s.w.WriteString(msg)
-			s.w.WriteByte('\n')
+			w.WriteString(msg)
+			w.WriteByte('\n')
 		}
 	}
-	if err := s.w.Flush(); err != nil {
-		s.drop()
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("audit sink %s: writing to %s: %w", s.name, s.addr, err)
 	}
-	if s.confirmWait > 0 && !s.alive(s.confirmWait) {
-		s.drop()
-		return fmt.Errorf("audit sink %s: %s closed the connection right after a batch; resending it", s.name, s.addr)
+	if err := closeWrite(conn); err != nil {
+		return fmt.Errorf("audit sink %s: ending the batch to %s: %w", s.name, s.addr, err)
+	}
+	// A syslog receiver sends nothing; drain whatever comes until its close.
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		return fmt.Errorf("audit sink %s: %s did not confirm the batch by closing cleanly, resending it: %w", s.name, s.addr, err)
 	}
 	return nil
 }
 
-func (s *syslogSink) dial(ctx context.Context) error {
-	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+func (s *syslogSink) dial(ctx context.Context) (net.Conn, error) {
+	d := &net.Dialer{Timeout: dialTimeout}
 	var (
 		conn net.Conn
 		err  error
@@ -152,41 +151,29 @@ func (s *syslogSink) dial(ctx context.Context) error {
 		conn, err = d.DialContext(ctx, "tcp", s.addr)
 	}
 	if err != nil {
-		return fmt.Errorf("audit sink %s: connecting to %s: %w", s.name, s.addr, err)
+		return nil, fmt.Errorf("audit sink %s: connecting to %s: %w", s.name, s.addr, err)
 	}
-	s.conn, s.w = conn, bufio.NewWriterSize(conn, 64<<10)
+	return conn, nil
+}
+
+// closeWrite ends our direction of the stream. For TLS that is a
+// close_notify alert followed by a TCP half-close, since tls.Conn.CloseWrite
+// leaves the TCP connection open and some receivers wait for the FIN.
+func closeWrite(conn net.Conn) error {
+	if tc, ok := conn.(*tls.Conn); ok {
+		if err := tc.CloseWrite(); err != nil {
+			return err
+		}
+		conn = tc.NetConn()
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		return tc.CloseWrite()
+	}
 	return nil
 }
 
-// alive reads for up to wait. A syslog receiver never sends anything, so a
-// timeout means the connection is open; EOF or a reset means the receiver
-// closed it (and may not have read what was written last).
-func (s *syslogSink) alive(wait time.Duration) bool {
-	_ = s.conn.SetReadDeadline(time.Now().Add(wait))
-	var buf [512]byte
-	_, err := s.conn.Read(buf[:])
-	_ = s.conn.SetReadDeadline(time.Time{})
-	if err == nil {
-		return true // unexpected data (a TLS alert is an error): ignore it
-	}
-	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		return true
-	}
-	return false
-}
-
-func (s *syslogSink) drop() {
-	if s.conn != nil {
-		_ = s.conn.Close()
-	}
-	s.conn, s.w = nil, nil
-}
-
-// Close closes the connection.
-func (s *syslogSink) Close() error {
-	s.drop()
-	return nil
-}
+// Close has nothing to release: connections live for one batch.
+func (s *syslogSink) Close() error { return nil }
 
 // message is one RFC 5424 message:
 // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG.

@@ -1,11 +1,17 @@
 package sink
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belladonna-dev/belladonna/audit/sink/internal/sinktest"
 )
@@ -42,6 +48,10 @@ func TestSyslogToRsyslogSurvivesRestarts(t *testing.T) {
 			const n = 1500
 			src := newMemSource()
 			r := NewRunner(src, t.TempDir(), WithBackoff(5*time.Millisecond, 100*time.Millisecond))
+			reg := prometheus.NewRegistry()
+			if err := r.RegisterMetrics(reg); err != nil {
+				t.Fatal(err)
+			}
 			if err := r.Add(s, Batching{Size: 50, MaxLatency: 10 * time.Millisecond}); err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +86,12 @@ func TestSyslogToRsyslogSurvivesRestarts(t *testing.T) {
 			for _, c := range seen {
 				dups += c - 1
 			}
-			t.Logf("%d entries sent, %d unique received, %d duplicates, %d rsyslog restarts survived", n, len(seen), dups, restarts)
+			failed := metricValue(t, reg, "belladonna_audit_sink_errors_total", "siem")
+			if failed == 0 {
+				t.Error("no failed attempt while rsyslogd was down: the restarts did not hit the stream")
+			}
+			t.Logf("%d entries sent, %d unique received, %d duplicates, %d rsyslog restarts survived, %v failed attempts retried",
+				n, len(seen), dups, restarts, failed)
 		})
 	}
 }
@@ -126,4 +141,75 @@ func checkSyslogLines(t *testing.T, lines []string, format string) map[uint64]in
 		seen[idx]++
 	}
 	return seen
+}
+
+// TestSyslogBatchNeedsTheReceiversClose pins down the acknowledgement the
+// syslog sink relies on: a batch counts only when the receiver read to the
+// end and closed; a receiver that closes with bytes unread (a reset), or
+// never closes, fails the batch so that it is sent again.
+func TestSyslogBatchNeedsTheReceiversClose(t *testing.T) {
+	batch := testEntries(0, 200)
+	for _, tc := range []struct {
+		name  string
+		serve func(c net.Conn) []byte
+		ok    bool
+	}{
+		{"reads all, then closes", func(c net.Conn) []byte { b, _ := io.ReadAll(c); return b }, true},
+		{"closes with unread bytes", func(c net.Conn) []byte {
+			b := make([]byte, 100)
+			io.ReadFull(c, b)
+			time.Sleep(50 * time.Millisecond) // let the rest arrive unread
+			return nil
+		}, false},
+		{"never closes", func(c net.Conn) []byte { io.ReadAll(c); time.Sleep(time.Second); return nil }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			got := make(chan []byte, 1)
+			go func() {
+				c, err := l.Accept()
+				if err != nil {
+					got <- nil
+					return
+				}
+				b := tc.serve(c)
+				c.Close()
+				got <- b
+			}()
+			s, err := New(Config{Type: TypeSyslog, Name: "s", Address: l.Addr().String(), Hostname: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			err = s.Send(ctx, batch)
+			if (err == nil) != tc.ok {
+				t.Fatalf("Send = %v, want ok %v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			// Octet-counted frames: LEN SP MSG, back to back.
+			b, n := <-got, 0
+			for len(b) > 0 {
+				sp := bytes.IndexByte(b, ' ')
+				size, err := strconv.Atoi(string(b[:sp]))
+				if err != nil || sp+1+size > len(b) {
+					t.Fatalf("bad frame at message %d", n)
+				}
+				if !syslogHeader.Match(b[sp+1 : sp+1+size]) {
+					t.Fatalf("frame %d is not RFC 5424", n)
+				}
+				b = b[sp+1+size:]
+				n++
+			}
+			if n != len(batch) {
+				t.Fatalf("%d frames, want %d", n, len(batch))
+			}
+		})
+	}
 }

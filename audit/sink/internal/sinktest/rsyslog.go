@@ -50,10 +50,10 @@ func StartRsyslog(t testing.TB, opts RsyslogOptions) *Rsyslog {
 	global := fmt.Sprintf(`workDirectory=%q maxMessageSize="64k" parser.escapeControlCharactersOnReceive="off"`, filepath.Join(dir, "work"))
 	module := `module(load="imtcp")`
 	if p := opts.PKI; p != nil {
-		if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err != nil {
-			if matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(matches) == 0 {
-				Unavailable(t, "rsyslog's gtls driver is not installed (Debian: rsyslog-gnutls)")
-			}
+		a, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so")
+		b, _ := filepath.Glob("/usr/lib/rsyslog/lmnsd_gtls.so")
+		if len(a)+len(b) == 0 {
+			Unavailable(t, "rsyslog's gtls driver is not installed (Debian: rsyslog-gnutls)")
 		}
 		global += fmt.Sprintf(` defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q`,
 			p.CAFile, p.ServerCert, p.ServerKey)
