@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/config"
 	"github.com/belladonna-dev/belladonna/engine"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
@@ -35,7 +33,7 @@ type Serve struct {
 	eng       *engine.Engine
 	srv       *server.Server
 	log       *slog.Logger
-	audit     *audit.Log
+	audit     *auditStack
 	decisions *auditDecisions
 	source    string
 }
@@ -61,16 +59,18 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		return nil, err
 	}
 	s := &Serve{log: log, source: desc}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := []engine.Option{engine.WithLogger(log), engine.WithCompileOptions(engine.CompileOptions{RegoVersion: rv})}
 	if cfg.Audit.Enabled {
 		if !cfg.Audit.TamperEvident {
 			log.Warn("audit.tamper_evident is false, but the decision log is always hash-chained")
 		}
-		s.audit, err = openAuditLog(ctx, cfg, log)
+		s.audit, err = startAudit(ctx, cfg, log, reg)
 		if err != nil {
 			return nil, err
 		}
-		s.decisions = newAuditDecisions(s.audit, cfg.Audit, log)
+		s.decisions = newAuditDecisions(s.audit.log, cfg.Audit, log)
 		opts = append(opts, engine.WithDecisionLogger(s.decisions))
 	}
 	s.eng = engine.New(opts...)
@@ -78,13 +78,7 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		s.closeAudit()
 		return nil, fmt.Errorf("compiling %s: %w", desc, err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if s.audit != nil {
-		if err := s.audit.RegisterMetrics(reg); err != nil {
-			s.closeAudit()
-			return nil, err
-		}
+	if s.decisions != nil {
 		reg.MustRegister(s.decisions.dropped)
 	}
 	sopts := server.Options{
@@ -121,21 +115,6 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	return s, nil
 }
 
-// AuditDir is where the audit log of a data directory lives.
-func AuditDir(dataDir string) string { return filepath.Join(dataDir, "audit") }
-
-func openAuditLog(ctx context.Context, cfg config.Config, log *slog.Logger) (*audit.Log, error) {
-	opts := audit.Options{Dir: AuditDir(cfg.DataDir), Logger: log}
-	if cfg.Audit.CheckpointKeyFile != "" {
-		k, err := audit.LoadCheckpointKey(cfg.Audit.CheckpointKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		opts.CheckpointKey = k
-	}
-	return audit.Open(ctx, opts)
-}
-
 func loadServeSource(paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
 	if len(paths) == 0 {
 		src, err := engine.LoadFS(policies.FS, ".", opts)
@@ -162,7 +141,7 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 	}
 	attrs := []any{logfields.Addr, addr.String(), "policy", s.source, logfields.Revision, s.eng.Current().Revision()}
 	if s.audit != nil {
-		attrs = append(attrs, "audit_log", s.audit.Dir())
+		attrs = append(attrs, "audit_log", s.audit.log.Dir())
 	}
 	s.log.Info("serving decisions", attrs...)
 	return addr, nil
@@ -170,12 +149,14 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 
 // Stop drains requests in flight, then closes the decision log.
 func (s *Serve) Stop(ctx context.Context) error {
-	return errors.Join(s.srv.Stop(ctx), s.closeAudit())
+	return errors.Join(s.srv.Stop(ctx), s.closeAuditCtx(ctx))
 }
 
-func (s *Serve) closeAudit() error {
+func (s *Serve) closeAudit() error { return s.closeAuditCtx(context.Background()) }
+
+func (s *Serve) closeAuditCtx(ctx context.Context) error {
 	if s.audit == nil {
 		return nil
 	}
-	return s.audit.Close()
+	return s.audit.stop(ctx)
 }

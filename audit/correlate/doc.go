@@ -18,8 +18,10 @@
 // Incidents are never fed back into rules. Memory is bounded: each rule
 // keeps at most MaxGroups groups (the least recently active is evicted) and
 // each window at most MaxWindowEntries entries (the oldest are dropped); both
-// are counted in belladonna_correlate_window_evictions_total, and a rule
-// whose threshold exceeds the entry bound can never fire. Entries without
+// are counted in belladonna_correlate_window_evictions_total, as is the
+// approximate byte bound per rule (MaxBytes, estimated from input and
+// result sizes). A rule whose threshold exceeds the entry bound can never
+// fire, and an evicted group forgets its cooldown. Entries without
 // any group_by value (a denial with no subject) are not correlated, rather
 // than lumped into one group.
 //
@@ -43,6 +45,7 @@
 //	              attrs.<key>
 //	  match:      {field: value or [values]}: only matching entries enter
 //	              the rule's windows or trigger it (absent: all entries)
+//	  component:  informational (the repository's metadata lint asks for it)
 //
 // Unknown custom keys, fields or values are errors, reported with
 // file:line:col like parse and compile errors (*LoadError).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	opametrics "github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -39,6 +40,7 @@ const maxCachedKeys = 4096
 const (
 	DefaultMaxGroups        = 10000
 	DefaultMaxWindowEntries = 256
+	DefaultMaxBytes         = 64 << 20
 )
 
 // Engine evaluates correlation rules over a stream of audit entries. It is
@@ -53,6 +55,7 @@ type Engine struct {
 
 	maxGroups  int
 	maxEntries int
+	maxBytes   int64
 	m          *metrics
 	log        *slog.Logger
 }
@@ -65,6 +68,7 @@ type config struct {
 	disabled   []string
 	maxGroups  int
 	maxEntries int
+	maxBytes   int64
 	log        *slog.Logger
 	reg        prometheus.Registerer
 }
@@ -114,6 +118,12 @@ func WithMaxGroups(n int) Option { return func(c *config) { c.maxGroups = n } }
 // above this bound can never be reached.
 func WithMaxWindowEntries(n int) Option { return func(c *config) { c.maxEntries = n } }
 
+// WithMaxBytes bounds the approximate memory one rule's windows hold
+// (default DefaultMaxBytes, 64 MiB): beyond it the least recently active
+// groups are evicted, and counted. Entries are estimated from the size of
+// their input and result, so decisions with large inputs count for more.
+func WithMaxBytes(n int64) Option { return func(c *config) { c.maxBytes = n } }
+
 // WithLogger sets the engine's structured logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
@@ -127,12 +137,13 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(c *config) {
 // naming file:line; unknown names in options fail it with an
 // *UnknownRuleError.
 func New(opts ...Option) (*Engine, error) {
-	cfg := config{defaults: true, maxGroups: DefaultMaxGroups, maxEntries: DefaultMaxWindowEntries}
+	cfg := config{defaults: true, maxGroups: DefaultMaxGroups, maxEntries: DefaultMaxWindowEntries, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.maxGroups < 1 || cfg.maxEntries < 1 {
-		return nil, fmt.Errorf("correlate: max groups and max window entries must be at least 1, got %d and %d", cfg.maxGroups, cfg.maxEntries)
+	if cfg.maxGroups < 1 || cfg.maxEntries < 1 || cfg.maxBytes < 1 {
+		return nil, fmt.Errorf("correlate: max groups, window entries and bytes must be at least 1, got %d, %d and %d",
+			cfg.maxGroups, cfg.maxEntries, cfg.maxBytes)
 	}
 	var srcs []ruleSource
 	if cfg.defaults {
@@ -197,6 +208,7 @@ func New(opts ...Option) (*Engine, error) {
 		txn:        txn,
 		maxGroups:  cfg.maxGroups,
 		maxEntries: cfg.maxEntries,
+		maxBytes:   cfg.maxBytes,
 		keys:       newKeyCache(maxCachedKeys),
 		m:          newMetrics(),
 		log:        cfg.log,
@@ -242,7 +254,7 @@ func (e *Engine) Process(ctx context.Context, ent *audit.Entry) ([]audit.Entry, 
 }
 
 func (e *Engine) process(ctx context.Context, ent *audit.Entry, evaluate bool) ([]audit.Entry, error) {
-	if ent.Kind == audit.KindEvent && ent.Type == audit.EventIncident {
+	if ent.Type == audit.EventIncident {
 		return nil, nil
 	}
 	if evaluate {
@@ -271,9 +283,12 @@ func (e *Engine) process(ctx context.Context, ent *audit.Entry, evaluate bool) (
 		if evicted {
 			r.mEvictGroups.Inc()
 		}
-		g.trim(cutoff)
-		if n := g.push(v.getSlot(), e.maxEntries); n > 0 {
+		r.trim(g, cutoff)
+		if n := r.push(g, v.getSlot(), e.maxEntries); n > 0 {
 			r.mEvictEntries.Add(float64(n))
+		}
+		if groups, entries := r.shrink(g, e.maxBytes); groups+entries > 0 {
+			r.mEvictBytes.Add(float64(groups + entries))
 		}
 		if !evaluate || ent.Time.Before(g.coolUntil) {
 			continue
@@ -296,6 +311,9 @@ func (e *Engine) process(ctx context.Context, ent *audit.Entry, evaluate bool) (
 	return incidents, errors.Join(errs...)
 }
 
+// noMetrics spares every evaluation OPA's own timers, which nobody reads.
+var noMetrics = opametrics.NoOp()
+
 // eval runs the rule's prepared query over the group's window.
 func (r *rule) eval(ctx context.Context, txn storage.Transaction, v *view, g *group) (audit.Entry, bool, error) {
 	terms := make([]*ast.Term, len(g.slots))
@@ -305,13 +323,14 @@ func (r *rule) eval(ctx context.Context, txn storage.Transaction, v *view, g *gr
 	input := ast.NewObject(
 		[2]*ast.Term{keyEvent, v.getSlot().term},
 		[2]*ast.Term{keyWindow, ast.ArrayTerm(terms...)},
-		[2]*ast.Term{keyNow, ast.StringTerm(v.timeString())},
-		[2]*ast.Term{keyGroup, ast.StringTerm(g.value)},
+		[2]*ast.Term{keyNow, v.timeTerm()},
+		[2]*ast.Term{keyGroup, g.valueTerm()},
 	)
 	rs, err := r.query.Eval(ctx,
 		rego.EvalParsedInput(input),
 		rego.EvalTime(v.e.Time),
 		rego.EvalTransaction(txn),
+		rego.EvalMetrics(noMetrics),
 	)
 	if err != nil {
 		return audit.Entry{}, false, err
@@ -412,6 +431,7 @@ func (r *rule) bindMetrics(m *metrics) {
 	r.mErrors = m.ruleErrors.WithLabelValues(r.Name)
 	r.mEvictGroups = m.evictions.WithLabelValues(r.Name, evictGroupLimit)
 	r.mEvictEntries = m.evictions.WithLabelValues(r.Name, evictEntryLimit)
+	r.mEvictBytes = m.evictions.WithLabelValues(r.Name, evictByteLimit)
 }
 
 // RuleStats is the window state one rule holds.
@@ -419,6 +439,7 @@ type RuleStats struct {
 	Rule    string
 	Groups  int
 	Entries int
+	Bytes   int64 // approximate
 }
 
 // Stats reports the groups and window entries each rule holds now.
@@ -431,7 +452,7 @@ func (e *Engine) Stats() []RuleStats {
 		for _, g := range r.groups {
 			n += len(g.slots)
 		}
-		out[i] = RuleStats{Rule: r.Name, Groups: len(r.groups), Entries: n}
+		out[i] = RuleStats{Rule: r.Name, Groups: len(r.groups), Entries: n, Bytes: r.bytes}
 	}
 	return out
 }

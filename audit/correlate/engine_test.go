@@ -2,10 +2,12 @@ package correlate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -56,6 +58,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad severity", head + "#   severity: urgent\npackage correlate.x\nincident := {\"message\": \"m\"}\n", "custom.severity: want one of critical, high, medium, low, info, got urgent"},
 		{"no incident rule", head + "package correlate.x\n\nincidents := {\"message\": \"m\"}\n", `user/x.rego:5:1: correlate_metadata_error: rule x: package defines no "incident" rule`},
 		{"incident as a set", head + "package correlate.x\n\nincident contains {\"message\": \"m\"}\n", "user/x.rego:7:1: correlate_metadata_error: rule x: incident must be a single object"},
+		{"incident as a function", head + "package correlate.x\n\nincident(x) := {\"message\": x}\n", "user/x.rego:7:1: correlate_metadata_error: rule x: incident must be a single object"},
 		{"redefines a default rule", head + "package correlate.brute_force\n\nincident := {\"message\": \"m\"}\n", "user/x.rego:5:1: correlate_duplicate_rule: rule brute_force is already defined by audit/correlate/rules/brute_force/brute_force.rego"},
 		{"bad rule name", head + "package correlate.X\n\nincident := {\"message\": \"m\"}\n", `rule name "X"`},
 	} {
@@ -334,6 +337,41 @@ func TestWindowEntryBound(t *testing.T) {
 	}
 }
 
+// TestByteBound: large inputs fill the byte budget before the group limit.
+func TestByteBound(t *testing.T) {
+	const budget = 1 << 20
+	e, err := New(WithMaxBytes(budget))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	big := json.RawMessage(`{"blob":"` + strings.Repeat("x", 10000) + `"}`)
+	for i := range uint64(1000) {
+		ent := deny(i, fmt.Sprint("user-", i), 0)
+		ent.Input = big
+		if _, err := e.Process(ctx, ent); err != nil {
+			t.Fatal(err)
+		}
+		if st := statsOf(e, "brute_force"); st.Bytes > budget {
+			t.Fatalf("after %d entries: %+v over the budget", i, st)
+		}
+	}
+	st := statsOf(e, "brute_force")
+	evicted := counterValue(t, e.m.evictions.WithLabelValues("brute_force", evictByteLimit))
+	if st.Groups == 0 || float64(st.Groups)+evicted != 1000 {
+		t.Errorf("stats %+v, %v byte evictions: want every group kept or counted", st, evicted)
+	}
+	// One group alone over the budget keeps only its newest entries.
+	for i := range uint64(200) {
+		ent := deny(1000+i, "alice", time.Second)
+		ent.Input = big
+		e.Process(ctx, ent)
+	}
+	if st := statsOf(e, "brute_force"); st.Groups != 1 || st.Bytes > budget {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 // TestGroupsExpireWithTime: windows of quiet groups are freed once the
 // clock (the newest entry time) has moved a window past them.
 func TestGroupsExpireWithTime(t *testing.T) {
@@ -389,8 +427,8 @@ func TestMetricsRegistered(t *testing.T) {
 			n += len(f.GetMetric())
 		}
 	}
-	if err != nil || n != 4+8 {
-		t.Errorf("%d series (%v), want 4 incident and 8 eviction series", n, err)
+	if err != nil || n != 4+12 {
+		t.Errorf("%d series (%v), want 4 incident and 12 eviction series", n, err)
 	}
 	if got := counterValue(t, e.m.incidents.WithLabelValues("brute_force")); got != 1 {
 		t.Errorf("incidents_total{brute_force} = %v", got)
@@ -408,4 +446,36 @@ func counterValue(t *testing.T, m prometheus.Metric) float64 {
 		t.Fatal(err)
 	}
 	return out.GetCounter().GetValue()
+}
+
+// TestSlotSizeEstimate keeps the memory estimate of window entries honest:
+// for request-shaped decisions it must be within a factor of two of what
+// the heap actually holds.
+func TestSlotSizeEstimate(t *testing.T) {
+	stream := mixedStream(20000, 1000)
+	keys := newKeyCache(maxCachedKeys)
+	var decisions []*audit.Entry
+	for i := range stream {
+		if stream[i].Kind == audit.KindDecision {
+			decisions = append(decisions, &stream[i])
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	slots := make([]*slot, len(decisions))
+	var estimate int64
+	for i, e := range decisions {
+		slots[i] = newView(e, keys).getSlot()
+		estimate += slots[i].size
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	actual := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	runtime.KeepAlive(slots)
+	ratio := float64(estimate) / float64(actual)
+	t.Logf("%d slots: estimate %d B, heap %d B (%.0f B/slot), ratio %.2f", len(slots), estimate, actual, float64(actual)/float64(len(slots)), ratio)
+	if ratio < 0.5 || ratio > 2 {
+		t.Errorf("estimate off by %.2fx", ratio)
+	}
 }

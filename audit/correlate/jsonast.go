@@ -55,6 +55,21 @@ func newKeyCache(max int) *keyCache {
 	return &keyCache{terms: map[string]*ast.Term{}, max: max}
 }
 
+// term returns the shared term for s, adding it while there is room.
+func (c *keyCache) term(s string) *ast.Term {
+	if c == nil {
+		return ast.StringTerm(s)
+	}
+	if t, ok := c.terms[s]; ok {
+		return t
+	}
+	t := ast.InternedTerm(s)
+	if len(c.terms) < c.max {
+		c.terms[s] = t
+	}
+	return t
+}
+
 func (p *jsonParser) key() (*ast.Term, error) {
 	raw, plain, err := p.strRaw()
 	if err != nil {

@@ -189,9 +189,9 @@ func loadRules(ctx context.Context, srcs []ruleSource, store storage.Store) (*as
 				"rule %s: package defines no %q rule", name, incidentRule))
 			continue
 		}
-		if pi.incident.Head.Value == nil || pi.incident.Head.Key != nil {
+		if pi.incident.Head.Value == nil || pi.incident.Head.Key != nil || len(pi.incident.Head.Args) > 0 {
 			probs = append(probs, problemAt(pi.incident.Location, CodeMetadata,
-				"rule %s: incident must be a single object (incident := {...} if ...), not a set", name))
+				"rule %s: incident must be a single object (incident := {...} if ...), not a set or a function", name))
 			continue
 		}
 		r, ps := ruleFromAnnotations(name, pi.annFile, pi.annotation)

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 const (
 	evictGroupLimit = "group_limit" // a group pushed out by MaxGroups
 	evictEntryLimit = "entry_limit" // an entry pushed out by MaxWindowEntries
+	evictByteLimit  = "byte_limit"  // a group or entry pushed out by MaxBytes
 )
 
 // metrics are declared here with bounded label values only: rule names come
@@ -30,7 +31,7 @@ func newMetrics() *metrics {
 		}),
 		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belladonna_correlate_window_evictions_total",
-			Help: "Window state dropped to keep memory bounded, by rule and reason (group_limit, entry_limit).",
+			Help: "Window state dropped to keep memory bounded, by rule and reason (group_limit, entry_limit, byte_limit).",
 		}, []string{"rule", "reason"}),
 		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belladonna_correlate_rule_errors_total",
@@ -58,7 +59,7 @@ func (m *metrics) init(rules []*rule) {
 	for _, r := range rules {
 		m.incidents.WithLabelValues(r.Name)
 		m.ruleErrors.WithLabelValues(r.Name)
-		for _, reason := range []string{evictGroupLimit, evictEntryLimit} {
+		for _, reason := range []string{evictGroupLimit, evictEntryLimit, evictByteLimit} {
 			m.evictions.WithLabelValues(r.Name, reason)
 		}
 	}

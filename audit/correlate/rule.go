@@ -50,9 +50,12 @@ const (
 	customCooldown = "cooldown"
 	customGroupBy  = "group_by"
 	customMatch    = "match"
+	// component is informational: the repository's metadata lint asks every
+	// Rego package for one.
+	customComponent = "component"
 )
 
-var customKeys = []string{customSeverity, customWindow, customCooldown, customGroupBy, customMatch}
+var customKeys = []string{customSeverity, customWindow, customCooldown, customGroupBy, customMatch, customComponent}
 
 var ruleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
@@ -117,8 +120,9 @@ type rule struct {
 
 	groups     map[string]*group
 	head, tail *group // most and least recently touched
+	bytes      int64  // approximate memory of all windows
 
-	mIncidents, mErrors, mEvictGroups, mEvictEntries prometheus.Counter
+	mIncidents, mErrors, mEvictGroups, mEvictEntries, mEvictBytes prometheus.Counter
 }
 
 // ruleFromAnnotations reads a rule's package METADATA. Every problem is
@@ -142,6 +146,11 @@ func ruleFromAnnotations(name, file string, a *ast.Annotations) (*rule, []Proble
 	for k := range a.Custom {
 		if !slices.Contains(customKeys, k) {
 			bad("unknown key custom.%s (known: %s)", k, strings.Join(customKeys, ", "))
+		}
+	}
+	if c, ok := a.Custom[customComponent]; ok {
+		if _, isStr := c.(string); !isStr {
+			bad("custom.component: want a string, got %v", c)
 		}
 	}
 	if s, ok := a.Custom[customSeverity]; ok {

@@ -58,12 +58,14 @@ type Runner struct {
 	done    chan struct{}
 	err     error
 
-	resumed   bool          // windows refilled and cooldowns restored
-	pending   []audit.Entry // incidents written ahead but not yet appended
-	horizon   uint64
-	saved     time.Time // when the cursor was last written
+	resumed bool          // windows refilled and cooldowns restored
+	inBatch bool          // the engine is part-way through a batch
+	pending []audit.Entry // incidents written ahead but not yet appended
+	horizon uint64        // log size before pending were appended
+	saved   time.Time     // when the cursor was last written
+	dirty   bool          // next moved since then
+
 	errLogged time.Time // when a rule error was last logged (run goroutine only)
-	dirty     bool      // next moved since then
 }
 
 // RunnerOption configures NewRunner.
@@ -149,6 +151,8 @@ func (r *Runner) Start(ctx context.Context) error {
 		err := r.run(runCtx, st)
 		if errors.Is(err, context.Canceled) {
 			err = nil
+		} else if err != nil {
+			r.log.Error("correlation runner stopped", logfields.Error, err)
 		}
 		if cerr := r.checkpoint(); cerr != nil && err == nil {
 			err = cerr
@@ -271,6 +275,12 @@ func (e retryStop) Error() string { return e.err.Error() }
 // processBatch correlates entries and appends their incidents: first the
 // cursor is written with the incidents pending, then they are appended.
 func (r *Runner) processBatch(ctx context.Context, entries []audit.Entry) error {
+	// Until the batch is done the engine is ahead of the cursor; a
+	// checkpoint now (on Stop) would persist cooldowns of incidents that
+	// were never written, and lose them.
+	r.mu.Lock()
+	r.inBatch = true
+	r.mu.Unlock()
 	var incs []audit.Entry
 	for i := range entries {
 		out, err := r.eng.Process(ctx, &entries[i])
@@ -289,14 +299,16 @@ func (r *Runner) processBatch(ctx context.Context, entries []audit.Entry) error 
 		incs = append(incs, out...)
 	}
 	next := entries[len(entries)-1].Index + 1
-	if len(incs) == 0 {
-		r.advance(next)
-		return r.maybeCheckpoint()
-	}
 	r.mu.Lock()
-	r.pending, r.horizon = incs, r.src.Size()
+	r.inBatch = false
+	if len(incs) > 0 {
+		r.pending, r.horizon = incs, r.src.Size()
+	}
 	r.mu.Unlock()
 	r.advance(next)
+	if len(incs) == 0 {
+		return r.maybeCheckpoint()
+	}
 	if err := r.retry(ctx, "writing correlation cursor", r.checkpoint); err != nil {
 		return err
 	}
@@ -451,6 +463,8 @@ func (r *Runner) advance(next uint64) {
 	r.mu.Unlock()
 }
 
+// maybeCheckpoint writes the cursor when it is due. A failure is logged and
+// retried at the next occasion: progress not on disk is only reprocessed.
 func (r *Runner) maybeCheckpoint() error {
 	r.mu.Lock()
 	due := r.dirty && time.Since(r.saved) >= r.interval
@@ -458,7 +472,13 @@ func (r *Runner) maybeCheckpoint() error {
 	if !due {
 		return nil
 	}
-	return r.checkpoint()
+	if err := r.checkpoint(); err != nil {
+		r.log.Error("writing correlation cursor", logfields.Error, err, logfields.File, r.path)
+		r.mu.Lock()
+		r.saved = time.Now() // try again in an interval, not at once
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // checkpoint writes the cursor with the engine's state and the incidents
@@ -466,9 +486,9 @@ func (r *Runner) maybeCheckpoint() error {
 func (r *Runner) checkpoint() error {
 	st := r.eng.snapshot(r.next.Load())
 	r.mu.Lock()
-	if !r.resumed {
-		// The windows are half refilled and the cooldowns not restored:
-		// keep the file as it is.
+	if !r.resumed || r.inBatch {
+		// The windows are half refilled, or the engine has seen part of a
+		// batch the cursor does not cover: keep the file as it is.
 		r.mu.Unlock()
 		return nil
 	}

@@ -16,7 +16,16 @@ type slot struct {
 	index uint64
 	time  time.Time
 	term  *ast.Term // the entry as a JSON object
+	size  int64     // approximate bytes held, for the memory bound
 }
+
+// Memory estimate of a slot: a fixed part for the entry object and its
+// scalars, and a factor for the parsed input and result, whose terms take
+// several times the bytes of their JSON. Calibrated by TestSlotSizeEstimate.
+const (
+	slotOverhead   = 1024
+	slotJSONFactor = 8
+)
 
 // view wraps the entry being processed and computes, at most once and only
 // when a rule needs it, the parsed decision input, the resolved subject and
@@ -33,8 +42,8 @@ type view struct {
 	subjectDone bool
 	subject     string
 
-	timeStr string
-	slot    *slot
+	timeT *ast.Term
+	slot  *slot
 }
 
 func newView(e *audit.Entry, keys *keyCache) *view {
@@ -94,11 +103,12 @@ func scalarString(t *ast.Term) string {
 	return ""
 }
 
-func (v *view) timeString() string {
-	if v.timeStr == "" {
-		v.timeStr = v.e.Time.Format(time.RFC3339Nano)
+// timeTerm is the entry's time as RFC 3339, the way audit.Entry marshals it.
+func (v *view) timeTerm() *ast.Term {
+	if v.timeT == nil {
+		v.timeT = ast.StringTerm(v.e.Time.Format(time.RFC3339Nano))
 	}
-	return v.timeStr
+	return v.timeT
 }
 
 // field returns the value of a group_by or match field for this entry.
@@ -142,28 +152,34 @@ func (v *view) getSlot() *slot {
 			add(k, ast.StringTerm(s))
 		}
 	}
+	// Fields with few distinct values share their terms across entries.
+	common := func(k *ast.Term, s string) {
+		if s != "" {
+			add(k, v.keys.term(s))
+		}
+	}
 	add(keyIndex, ast.UIntNumberTerm(e.Index))
-	add(keyTime, ast.StringTerm(v.timeString()))
-	str(keyKind, string(e.Kind))
-	str(keyType, v.typ)
-	str(keySeverity, e.Severity)
+	add(keyTime, v.timeTerm())
+	common(keyKind, string(e.Kind))
+	common(keyType, v.typ)
+	common(keySeverity, e.Severity)
 	str(keyDecisionID, e.DecisionID)
-	str(keyRevision, e.Revision)
-	str(keyPath, e.Path)
+	common(keyRevision, e.Revision)
+	common(keyPath, e.Path)
 	if in := v.parsedInput(); in != nil {
 		add(keyInput, ast.NewTerm(in))
 	}
 	if res := parseJSON(e.Result, v.keys); res != nil {
 		add(keyResult, ast.NewTerm(res))
 	}
-	str(keyOutcome, e.Outcome)
+	common(keyOutcome, e.Outcome)
 	if e.Defined {
 		add(keyDefined, ast.InternedTerm(true))
 	}
 	if e.LatencyNS != 0 {
 		add(keyLatencyNS, ast.IntNumberTerm(int(e.LatencyNS)))
 	}
-	str(keyCaller, e.Caller)
+	common(keyCaller, e.Caller)
 	str(keySubject, v.subjectOf())
 	str(keyMessage, e.Message)
 	str(keyError, e.Error)
@@ -177,7 +193,11 @@ func (v *view) getSlot() *slot {
 	if e.Erased {
 		add(keyErased, ast.InternedTerm(true))
 	}
-	v.slot = &slot{index: e.Index, time: e.Time, term: ast.ObjectTerm(kv...)}
+	size := slotOverhead + slotJSONFactor*(len(e.Input)+len(e.Result)) + 2*(len(e.Message)+len(e.Error))
+	for k, a := range e.Attrs {
+		size += 64 + 2*(len(k)+len(a))
+	}
+	v.slot = &slot{index: e.Index, time: e.Time, term: ast.ObjectTerm(kv...), size: int64(size)}
 	return v.slot
 }
 

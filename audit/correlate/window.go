@@ -1,6 +1,10 @@
 package correlate
 
-import "time"
+import (
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
 
 // group is one window: the entries of one group key that a rule has seen
 // within its window, oldest first, and the group's cooldown.
@@ -8,32 +12,52 @@ type group struct {
 	key   string
 	value string // the group_by value the rule sees as input.group
 	by    string // the group_by field it came from
+	term  *ast.Term
 
 	slots     []*slot
+	bytes     int64     // approximate memory the slots hold
 	last      time.Time // newest entry time in the window
 	coolUntil time.Time // the rule may fire again for this group from then on
 
 	prev, next *group // LRU list of the rule, head = most recently touched
 }
 
-// trim drops entries older than cutoff from the front.
-func (g *group) trim(cutoff time.Time) {
-	i := 0
-	for i < len(g.slots) && g.slots[i].time.Before(cutoff) {
-		g.slots[i] = nil
-		i++
+// valueTerm is the group's value as the rules' input.group.
+func (g *group) valueTerm() *ast.Term {
+	if g.term == nil {
+		g.term = ast.StringTerm(g.value)
 	}
-	if i > 0 {
-		g.slots = g.slots[i:]
-	}
+	return g.term
 }
 
-// push appends s and drops the oldest entries beyond max, reporting how many
-// it dropped. A re-slice keeps the backing array; append re-allocates it
-// once full, copying only the live entries, so a window never holds more
-// than about twice max slots.
-func (g *group) push(s *slot, max int) int {
+// trim drops entries older than cutoff from the front of g.
+func (r *rule) trim(g *group, cutoff time.Time) {
+	i := 0
+	for i < len(g.slots) && g.slots[i].time.Before(cutoff) {
+		i++
+	}
+	r.dropOldest(g, i)
+}
+
+// dropOldest drops the n oldest entries of g.
+func (r *rule) dropOldest(g *group, n int) {
+	for i := range n {
+		g.bytes -= g.slots[i].size
+		r.bytes -= g.slots[i].size
+		g.slots[i] = nil
+	}
+	// A re-slice keeps the backing array; append re-allocates it once
+	// full, copying only the live entries, so a window never holds more
+	// than about twice its bound.
+	g.slots = g.slots[n:]
+}
+
+// push appends s to g and drops the oldest entries beyond max, reporting
+// how many it dropped.
+func (r *rule) push(g *group, s *slot, max int) int {
 	g.slots = append(g.slots, s)
+	g.bytes += s.size
+	r.bytes += s.size
 	if s.time.After(g.last) {
 		g.last = s.time
 	}
@@ -41,11 +65,27 @@ func (g *group) push(s *slot, max int) int {
 	if over <= 0 {
 		return 0
 	}
-	for i := range over {
-		g.slots[i] = nil
-	}
-	g.slots = g.slots[over:]
+	r.dropOldest(g, over)
 	return over
+}
+
+// shrink evicts least recently active groups other than g, then g's oldest
+// entries, until the rule is within maxBytes, and reports how many groups
+// and entries went. The newest entry always stays.
+func (r *rule) shrink(g *group, maxBytes int64) (groups, entries int) {
+	for r.bytes > maxBytes {
+		switch {
+		case r.tail != nil && r.tail != g:
+			r.remove(r.tail)
+			groups++
+		case len(g.slots) > 1:
+			r.dropOldest(g, 1)
+			entries++
+		default:
+			return groups, entries
+		}
+	}
+	return groups, entries
 }
 
 // lookup returns the group for key, creating it at the head of the LRU list.
@@ -108,6 +148,7 @@ func (r *rule) moveToFront(g *group) {
 }
 
 func (r *rule) remove(g *group) {
+	r.bytes -= g.bytes
 	r.unlink(g)
 	delete(r.groups, g.key)
 }

@@ -39,6 +39,24 @@ func (p *auditParams) dir(g *globalParams, cmd *cobra.Command) string {
 	return runtime.AuditDir(g.cfg.DataDir)
 }
 
+// reader opens the log read-only with the codec the configuration sets
+// (encrypted logs decode with the keyring).
+func (p *auditParams) reader(g *globalParams, cmd *cobra.Command) (*audit.Reader, error) {
+	cfg := g.cfg
+	if cmd.Flags().Changed("data-dir") {
+		cfg.DataDir = p.dataDir
+	}
+	codec, _, err := runtime.OpenCodec(cfg)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	r, err := audit.OpenReader(runtime.AuditDir(cfg.DataDir), codec)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return r, nil
+}
+
 func (p *auditParams) check() error {
 	if p.format != "" && p.format != "text" && p.format != "json" {
 		return usageError(fmt.Errorf("unknown --format %q: want text or json", p.format))
@@ -76,6 +94,8 @@ a running 'belladonna serve'.`,
 		newAuditConsistencyCommand(g, stdout),
 		newAuditTailCommand(g, stdout),
 		newAuditQueryCommand(g, stdout),
+		newAuditEraseCommand(g, stdout),
+		newAuditKeysCommand(g, stdout),
 	)
 	return cmd
 }
@@ -143,9 +163,9 @@ func newAuditProveCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return usageError(fmt.Errorf("INDEX %q is not an entry index", args[0]))
 			}
-			r, err := audit.OpenReader(p.dir(g, cmd), nil)
+			r, err := p.reader(g, cmd)
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			proof, err := r.ProveInclusion(cmd.Context(), idx)
 			if err != nil {
@@ -228,9 +248,9 @@ func newAuditConsistencyCommand(g *globalParams, stdout io.Writer) *cobra.Comman
 				}
 				sizes[i] = n
 			}
-			r, err := audit.OpenReader(p.dir(g, cmd), nil)
+			r, err := p.reader(g, cmd)
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			proof, err := r.ProveConsistency(sizes[0], sizes[1])
 			if err != nil {
@@ -255,9 +275,9 @@ func newAuditTailCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 		Args:    cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error { return p.check() },
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := audit.OpenReader(p.dir(g, cmd), nil)
+			r, err := p.reader(g, cmd)
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			size := r.Size()
 			from := uint64(0)
@@ -302,9 +322,9 @@ func newAuditQueryCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 			if !slices.Contains(outcomes, f.Outcome) {
 				return usageError(fmt.Errorf("--outcome %q: want allow, deny, defined, undefined or error", f.Outcome))
 			}
-			r, err := audit.OpenReader(p.dir(g, cmd), nil)
+			r, err := p.reader(g, cmd)
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			return streamEntries(cmd.Context(), r, 0, f, false, limit, p.format, stdout)
 		},

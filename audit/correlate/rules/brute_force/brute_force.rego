@@ -6,6 +6,7 @@
 #   for what it may do. The threshold defaults to 5 and is read from
 #   data.config.correlate.brute_force.threshold.
 # custom:
+#   component: correlate
 #   severity: high
 #   window: 1m
 #   group_by: subject
@@ -18,9 +19,13 @@ default threshold := 5
 
 threshold := data.config.correlate.brute_force.threshold
 
-denials := [e | some e in input.window; e.outcome == "deny"]
-
 incident := {
-	"message": sprintf("%d denied decisions for subject %q within 1m (threshold %d)", [count(denials), input.group, threshold]),
+	"message": sprintf(
+		"%d denied decisions for subject %q within 1m (threshold %d)",
+		[count(denials), input.group, threshold],
+	),
 	"indexes": [e.index | some e in denials],
-} if count(denials) >= threshold
+} if {
+	denials := [e | some e in input.window; e.outcome == "deny"]
+	count(denials) >= threshold
+}

@@ -7,6 +7,7 @@
 #   row. The threshold defaults to 3 and is read from
 #   data.config.correlate.ebpf_burst.threshold.
 # custom:
+#   component: correlate
 #   severity: high
 #   window: 30s
 #   group_by: [attrs.cgroup, attrs.pid]
@@ -18,12 +19,16 @@ default threshold := 3
 
 threshold := data.config.correlate.ebpf_burst.threshold
 
-alerts := [e | some e in input.window; e.type == "ebpf_alert"]
-
-# kinds are the distinct alert rules in the burst, for the message.
-kinds := sort({k | some e in alerts; k := object.get(e, ["attrs", "rule"], "alert")})
+# kinds are the distinct alert rules in a burst, for the message.
+kinds(alerts) := sort({k | some e in alerts; k := object.get(e, ["attrs", "rule"], "alert")})
 
 incident := {
-	"message": sprintf("%d eBPF alerts within 30s from %s (%s)", [count(alerts), input.group, concat(", ", kinds)]),
+	"message": sprintf(
+		"%d eBPF alerts within 30s from %s (%s)",
+		[count(alerts), input.group, concat(", ", kinds(alerts))],
+	),
 	"indexes": [e.index | some e in alerts],
-} if count(alerts) >= threshold
+} if {
+	alerts := [e | some e in input.window; e.type == "ebpf_alert"]
+	count(alerts) >= threshold
+}

@@ -5,6 +5,7 @@
 #   was recorded in the hour before it: rollbacks bypass review, so each one
 #   should follow an explicit approval.
 # custom:
+#   component: correlate
 #   severity: high
 #   window: 1h
 #   group_by: ""

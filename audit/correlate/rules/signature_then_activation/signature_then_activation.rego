@@ -5,6 +5,7 @@
 #   bundle signature failed to verify anywhere: a forged bundle may have been
 #   retried until something (a disabled check, a swapped key) let it through.
 # custom:
+#   component: correlate
 #   severity: critical
 #   window: 10m
 #   group_by: ""
