@@ -2,7 +2,6 @@ package crypt
 
 import (
 	"crypto/cipher"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,12 +156,10 @@ func (c *Codec) Decode(payload []byte, e *audit.Entry) error {
 	sc.plain = plain
 
 	var out audit.Entry
-	var m metaFields
-	if err := json.Unmarshal(env.meta, &m); err != nil {
+	if err := readMeta(env.meta, &out); err != nil {
 		// Authentic but unparsable: written by a broken encoder.
-		return fmt.Errorf("%w: meta: %v", ErrMalformed, err)
+		return fmt.Errorf("meta: %w", err)
 	}
-	m.applyTo(&out)
 
 	if env.skid != "" {
 		if len(plain) != 0 {
@@ -175,14 +172,12 @@ func (c *Codec) Decode(payload []byte, e *audit.Entry) error {
 		}
 	}
 	if !out.Erased {
-		var s sealedFields
-		if err := json.Unmarshal(plain, &s); err != nil {
-			return fmt.Errorf("%w: sealed fields: %v", ErrMalformed, err)
+		if err := readSealed(plain, &out); err != nil {
+			return fmt.Errorf("sealed fields: %w", err)
 		}
-		if (s.Subject != "") != (env.skid != "") {
+		if (out.Subject != "") != (env.skid != "") {
 			return fmt.Errorf("%w: subject and subject key disagree", ErrMalformed)
 		}
-		s.applyTo(&out)
 	}
 	out.Index = e.Index
 	*e = out

@@ -21,5 +21,11 @@
 // overwrites it before removing it, but on copy-on-write or flash storage
 // old blocks may survive; keep the data directory on an encrypted volume, or
 // back subject keys with a KMS, where that matters. Backups of the subject
-// store must be purged too.
+// store must be purged too, and so must anything a sink exported after
+// decrypting: erasure reaches only what is still sealed.
+//
+// Queries. Inspect reads a payload's key ids and meta fields without keys;
+// SubjectStore.KeyID maps a subject to the subject key id its entries carry,
+// so entries about a subject are found without decrypting anything, and
+// after erasure nothing maps the subject to them any more.
 package crypt

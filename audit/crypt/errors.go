@@ -70,7 +70,7 @@ type PermissionError struct {
 }
 
 func (e *PermissionError) Error() string {
-	return fmt.Sprintf("%v: %s has mode %04o, want no group/other bits (chmod go-rwx %s)",
-		ErrInsecurePermissions, e.Path, e.Mode.Perm(), e.Path)
+	return fmt.Sprintf("%s has mode %04o: key material must not be accessible to group or others (chmod go-rwx %s)",
+		e.Path, e.Mode.Perm(), e.Path)
 }
 func (e *PermissionError) Unwrap() error { return ErrInsecurePermissions }

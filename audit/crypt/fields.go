@@ -7,6 +7,10 @@ import (
 	"github.com/belladonna-dev/belladonna/audit"
 )
 
+// metaFields and sealedFields are the schema of the two JSON objects in an
+// envelope. appendMeta/appendSealed write them and readMeta/readSealed read
+// them without reflection; tests hold both to encoding/json of these types.
+
 // metaFields are stored in clear (authenticated, not encrypted): what a
 // decision was about in policy terms, never who or with what data. They stay
 // queryable without keys and after a subject's erasure. Adding a field here
@@ -35,24 +39,4 @@ type sealedFields struct {
 	Message string            `json:"message,omitempty"`
 	Error   string            `json:"error,omitempty"`
 	Attrs   map[string]string `json:"attrs,omitempty"`
-}
-
-func metaOf(e *audit.Entry) metaFields {
-	return metaFields{Time: e.Time, Kind: e.Kind, Type: e.Type, Severity: e.Severity, DecisionID: e.DecisionID,
-		Revision: e.Revision, Path: e.Path, Outcome: e.Outcome, Defined: e.Defined, LatencyNS: e.LatencyNS}
-}
-
-func sealedOf(e *audit.Entry) sealedFields {
-	return sealedFields{Input: e.Input, Result: e.Result, Caller: e.Caller, Subject: e.Subject,
-		Message: e.Message, Error: e.Error, Attrs: e.Attrs}
-}
-
-func (m *metaFields) applyTo(e *audit.Entry) {
-	e.Time, e.Kind, e.Type, e.Severity, e.DecisionID = m.Time, m.Kind, m.Type, m.Severity, m.DecisionID
-	e.Revision, e.Path, e.Outcome, e.Defined, e.LatencyNS = m.Revision, m.Path, m.Outcome, m.Defined, m.LatencyNS
-}
-
-func (s *sealedFields) applyTo(e *audit.Entry) {
-	e.Input, e.Result, e.Caller, e.Subject = s.Input, s.Result, s.Caller, s.Subject
-	e.Message, e.Error, e.Attrs = s.Message, s.Error, s.Attrs
 }

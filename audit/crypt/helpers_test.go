@@ -78,16 +78,17 @@ func decode(tb testing.TB, c *Codec, p []byte) audit.Entry {
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)
 
-// decisionEntry is a realistic decision: about 600 bytes as plain JSON.
+// decisionEntry is a realistic decision: about 600 bytes as plain JSON
+// (JSONCodec), 650 with a subject.
 func decisionEntry(subject string) *audit.Entry {
 	input := map[string]any{
 		"method": "POST", "path": []string{"v1", "accounts", "8f14e45f", "transfers"},
 		"user":      map[string]any{"id": "u-48213", "roles": []string{"teller", "branch-17"}, "mfa": true},
 		"request":   map[string]any{"amount": 1250.75, "currency": "EUR", "destination": "DE89370400440532013000"},
-		"source_ip": "10.24.3.17", "user_agent": "bank-app/4.12.1 (android 15)",
+		"source_ip": "10.24.3.17",
 	}
 	in, _ := json.Marshal(input)
-	res, _ := json.Marshal(map[string]any{"allow": false, "reasons": []string{"amount exceeds teller limit of 1000 EUR", "second approver required"}})
+	res, _ := json.Marshal(map[string]any{"allow": false, "reasons": []string{"amount exceeds teller limit"}})
 	return &audit.Entry{
 		Time: t0, Kind: audit.KindDecision, Type: "decision",
 		DecisionID: "5f0c6a8e-3b1d-4a47-9d2e-7c1f0b8a9e31", Revision: "3e8f1c9a4b7d2e6f0a5c8b1d4e7f2a9c6b3d0e8f",

@@ -1,7 +1,6 @@
 package crypt
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/belladonna-dev/belladonna/audit"
@@ -26,11 +25,9 @@ func Inspect(payload []byte) (Header, error) {
 	if err != nil {
 		return Header{}, err
 	}
-	var m metaFields
-	if err := json.Unmarshal(env.meta, &m); err != nil {
-		return Header{}, fmt.Errorf("%w: meta: %v", ErrMalformed, err)
-	}
 	h := Header{KeyID: env.kid, SubjectKeyID: env.skid}
-	m.applyTo(&h.Meta)
+	if err := readMeta(env.meta, &h.Meta); err != nil {
+		return Header{}, fmt.Errorf("meta: %w", err)
+	}
 	return h, nil
 }

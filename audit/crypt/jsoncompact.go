@@ -32,6 +32,15 @@ type compactor struct {
 	src []byte
 	i   int
 	dst []byte
+	// skip validates and moves past a value without copying it (readers
+	// measure a value first, then copy it in one allocation).
+	skip bool
+}
+
+func (p *compactor) emit(b ...byte) {
+	if !p.skip {
+		p.dst = append(p.dst, b...)
+	}
 }
 
 func (p *compactor) errorf(format string, args ...any) error {
@@ -77,11 +86,11 @@ func (p *compactor) object(depth int) error {
 	if depth > maxJSONDepth {
 		return p.errorf("nested too deeply")
 	}
-	p.dst = append(p.dst, '{')
+	p.emit('{')
 	p.i++
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == '}' {
-		p.dst = append(p.dst, '}')
+		p.emit('}')
 		p.i++
 		return nil
 	}
@@ -96,7 +105,7 @@ func (p *compactor) object(depth int) error {
 		if p.i >= len(p.src) || p.src[p.i] != ':' {
 			return p.errorf("want ':'")
 		}
-		p.dst = append(p.dst, ':')
+		p.emit(':')
 		p.i++
 		p.skipSpace()
 		if err := p.value(depth); err != nil {
@@ -108,11 +117,11 @@ func (p *compactor) object(depth int) error {
 		}
 		switch p.src[p.i] {
 		case ',':
-			p.dst = append(p.dst, ',')
+			p.emit(',')
 			p.i++
 			p.skipSpace()
 		case '}':
-			p.dst = append(p.dst, '}')
+			p.emit('}')
 			p.i++
 			return nil
 		default:
@@ -125,11 +134,11 @@ func (p *compactor) array(depth int) error {
 	if depth > maxJSONDepth {
 		return p.errorf("nested too deeply")
 	}
-	p.dst = append(p.dst, '[')
+	p.emit('[')
 	p.i++
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == ']' {
-		p.dst = append(p.dst, ']')
+		p.emit(']')
 		p.i++
 		return nil
 	}
@@ -143,11 +152,11 @@ func (p *compactor) array(depth int) error {
 		}
 		switch p.src[p.i] {
 		case ',':
-			p.dst = append(p.dst, ',')
+			p.emit(',')
 			p.i++
 			p.skipSpace()
 		case ']':
-			p.dst = append(p.dst, ']')
+			p.emit(']')
 			p.i++
 			return nil
 		default:
@@ -167,7 +176,7 @@ func (p *compactor) string() error {
 		switch {
 		case c == '"':
 			p.i++
-			p.dst = append(p.dst, p.src[start:p.i]...)
+			p.emit(p.src[start:p.i]...)
 			return nil
 		case c == '\\':
 			p.i++
@@ -226,7 +235,7 @@ func (p *compactor) number() error {
 			return p.errorf("bad number exponent")
 		}
 	}
-	p.dst = append(p.dst, p.src[start:p.i]...)
+	p.emit(p.src[start:p.i]...)
 	return nil
 }
 
@@ -243,7 +252,9 @@ func (p *compactor) literal(lit string) error {
 	if len(p.src)-p.i < len(lit) || string(p.src[p.i:p.i+len(lit)]) != lit {
 		return p.errorf("bad literal")
 	}
-	p.dst = append(p.dst, lit...)
+	if !p.skip {
+		p.dst = append(p.dst, lit...)
+	}
 	p.i += len(lit)
 	return nil
 }

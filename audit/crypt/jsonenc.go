@@ -11,9 +11,9 @@ import (
 
 // Encode is on the append path of a log that targets 100k entries/s on two
 // cores; reflection-based json.Marshal of the two field groups was most of
-// its cost. These appenders write the same JSON as json.Marshal of
-// metaFields and sealedFields (TestAppendersMatchEncodingJSON and
-// FuzzAppendString hold them to it); decoding still uses encoding/json.
+// its cost. These appenders write JSON that json.Unmarshal reads into
+// metaFields and sealedFields as it would json.Marshal's
+// (TestAppendersMatchEncodingJSON, FuzzAppendString, FuzzReaders).
 
 // appendMeta appends metaFields of e as a JSON object.
 func appendMeta(dst []byte, e *audit.Entry) ([]byte, error) {

@@ -110,3 +110,77 @@ func FuzzAppendCompactJSON(f *testing.F) {
 		}
 	})
 }
+
+func metaOf(e *audit.Entry) metaFields {
+	return metaFields{Time: e.Time, Kind: e.Kind, Type: e.Type, Severity: e.Severity, DecisionID: e.DecisionID,
+		Revision: e.Revision, Path: e.Path, Outcome: e.Outcome, Defined: e.Defined, LatencyNS: e.LatencyNS}
+}
+
+func sealedOf(e *audit.Entry) sealedFields {
+	return sealedFields{Input: e.Input, Result: e.Result, Caller: e.Caller, Subject: e.Subject,
+		Message: e.Message, Error: e.Error, Attrs: e.Attrs}
+}
+
+// FuzzReaders: what the appenders write, readMeta/readSealed read back as
+// json.Unmarshal would; and on arbitrary bytes they never panic and never
+// accept what json.Unmarshal reads differently.
+func FuzzReaders(f *testing.F) {
+	f.Add("decision", "a\"b\\c\n", "é😀\xff", []byte(`{"a":[1,2]}`), int64(-5), true, []byte(`{"time":"2026-01-01T00:00:00Z","kind":"x"}`))
+	f.Add("", "", "", []byte(`null`), int64(0), false, []byte(`{"input":{"a":1},"attrs":{"k":"v"}}`))
+	f.Add("x", "", "", []byte(` [1 , 2] `), int64(1), false, []byte(`{"input":[1, {"b" : 2} ],"attrs":{"k":"v"},"attrs":{"l":"w"},"caller":"c"}`))
+	f.Fuzz(func(t *testing.T, s1, s2, s3 string, raw []byte, n int64, b bool, arbitrary []byte) {
+		e := &audit.Entry{
+			Time: t0.Add(time.Duration(n)), Kind: audit.Kind(s1), Type: s2, Severity: s3, DecisionID: s1 + s2,
+			Revision: s3, Path: s2, Outcome: s1, Defined: b, LatencyNS: n,
+			Caller: s1, Subject: s2, Message: s3, Error: s1 + s3, Attrs: map[string]string{s1: s2, s3: s1},
+		}
+		if json.Valid(raw) {
+			e.Input, e.Result = raw, raw
+		}
+		meta, err := appendMeta(nil, e)
+		if err != nil {
+			return // time out of range
+		}
+		sealed, err := appendSealed(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotM, gotS audit.Entry
+		if err := readMeta(meta, &gotM); err != nil {
+			t.Fatalf("readMeta(%s): %v", meta, err)
+		}
+		if err := readSealed(sealed, &gotS); err != nil {
+			t.Fatalf("readSealed(%s): %v", sealed, err)
+		}
+		var wantM metaFields
+		var wantS sealedFields
+		if err := json.Unmarshal(meta, &wantM); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(sealed, &wantS); err != nil {
+			t.Fatal(err)
+		}
+		if m := metaOf(&gotM); !reflect.DeepEqual(m, wantM) {
+			t.Fatalf("readMeta(%s):\n got  %+v\n want %+v", meta, m, wantM)
+		}
+		if s := sealedOf(&gotS); !reflect.DeepEqual(s, wantS) {
+			t.Fatalf("readSealed(%s):\n got  %+v\n want %+v", sealed, s, wantS)
+		}
+
+		// Arbitrary input: no panic; success only where encoding/json agrees.
+		var am audit.Entry
+		if readMeta(arbitrary, &am) == nil {
+			var w metaFields
+			if err := json.Unmarshal(arbitrary, &w); err != nil || !reflect.DeepEqual(metaOf(&am), w) {
+				t.Fatalf("readMeta accepted %q as %+v; json.Unmarshal: %+v, %v", arbitrary, metaOf(&am), w, err)
+			}
+		}
+		var as audit.Entry
+		if readSealed(arbitrary, &as) == nil {
+			var w sealedFields
+			if err := json.Unmarshal(arbitrary, &w); err != nil || !reflect.DeepEqual(sealedOf(&as), w) {
+				t.Fatalf("readSealed accepted %q as %+v; json.Unmarshal: %+v, %v", arbitrary, sealedOf(&as), w, err)
+			}
+		}
+	})
+}

@@ -114,7 +114,7 @@ func OpenSubjectStore(dir string, keyring *Keyring, opts ...StoreOption) (*Subje
 		return nil, fmt.Errorf("crypt: subject store: %w", err)
 	}
 	if err := checkPrivate(root, fi); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crypt: subject store: %w", err)
 	}
 	s := &SubjectStore{
 		root: root, keyring: keyring, max: 10_000, seed: maphash.MakeSeed(),
