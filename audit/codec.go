@@ -12,15 +12,10 @@ var ErrPruned = errors.New("audit: entry removed by retention")
 // JSONCodec stores entries as plain JSON.
 type JSONCodec struct{}
 
-// Encode marshals e without its Index (the position is the index).
+// Encode writes e as JSON without its Index (the position is the index).
+// The output is what json.Marshal gives for the entry with Index 0.
 func (JSONCodec) Encode(e *Entry) ([]byte, error) {
-	cp := *e
-	cp.Index = 0
-	bs, err := json.Marshal(&cp)
-	if err != nil {
-		return nil, fmt.Errorf("audit: encoding entry: %w", err)
-	}
-	return bs, nil
+	return appendEntryJSON(make([]byte, 0, 256+len(e.Input)+len(e.Result)), e)
 }
 
 // Decode unmarshals payload into e.
