@@ -84,6 +84,72 @@ type Audit struct {
 	// checkpoints; empty means <data_dir>/audit/checkpoint.key, created on
 	// first use.
 	CheckpointKeyFile string `yaml:"checkpoint_key_file" json:"checkpoint_key_file"`
+	// Retention removes or archives whole old segments.
+	Retention Retention `yaml:"retention" json:"retention"`
+	// Encryption seals entry payloads at rest (AES-256-GCM).
+	Encryption Encryption `yaml:"encryption" json:"encryption"`
+	// Correlation raises incidents from Rego rules over windows of entries.
+	Correlation Correlation `yaml:"correlation" json:"correlation"`
+	// Sinks stream every entry to SIEMs and databases.
+	Sinks []AuditSink `yaml:"sinks" json:"sinks"`
+}
+
+// Retention of audit segments. Durations are Go durations ("720h").
+type Retention struct {
+	MaxAge   string `yaml:"max_age" json:"max_age"`
+	MaxBytes int64  `yaml:"max_bytes" json:"max_bytes"`
+	// Types limits removal to segments holding only these entry types.
+	Types      []string `yaml:"types" json:"types"`
+	ArchiveDir string   `yaml:"archive_dir" json:"archive_dir"`
+	// Interval is how often serve applies the policy.
+	Interval string `yaml:"interval" json:"interval"`
+}
+
+// Encryption at rest of audit payloads, with per-subject keys for erasure.
+type Encryption struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// KeyringFile holds the master keys (mode 0600); empty means
+	// <data_dir>/audit/keyring.json, created on first use.
+	KeyringFile string `yaml:"keyring_file" json:"keyring_file"`
+	// SubjectsDir holds per-subject keys; empty means <data_dir>/audit/subjects.
+	SubjectsDir string `yaml:"subjects_dir" json:"subjects_dir"`
+}
+
+// Correlation of audit entries into incidents.
+type Correlation struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Rules are extra directories of correlation rules (Rego).
+	Rules []string `yaml:"rules" json:"rules"`
+}
+
+// AuditSink is one destination of audit.sinks.
+type AuditSink struct {
+	Name string `yaml:"name" json:"name"`
+	// Type is syslog, splunk, opa or postgres.
+	Type string `yaml:"type" json:"type"`
+	// Address is host:port for syslog.
+	Address string `yaml:"address" json:"address"`
+	// Format is cef or leef (syslog); Framing octet-counting or newline.
+	Format  string `yaml:"format" json:"format"`
+	Framing string `yaml:"framing" json:"framing"`
+	// TLS for syslog (HTTP sinks follow the URL scheme).
+	TLS        bool   `yaml:"tls" json:"tls"`
+	CAFile     string `yaml:"ca_file" json:"ca_file"`
+	CertFile   string `yaml:"cert_file" json:"cert_file"`
+	KeyFile    string `yaml:"key_file" json:"key_file"`
+	ServerName string `yaml:"server_name" json:"server_name"`
+	// URL of a Splunk HEC endpoint or an OPA decision-log service.
+	URL string `yaml:"url" json:"url"`
+	// TokenFile holds the HEC or bearer token.
+	TokenFile string `yaml:"token_file" json:"token_file"`
+	Gzip      bool   `yaml:"gzip" json:"gzip"`
+	// DSN of PostgreSQL (without password), PasswordFile its password.
+	DSN          string `yaml:"dsn" json:"dsn"`
+	PasswordFile string `yaml:"password_file" json:"password_file"`
+	Table        string `yaml:"table" json:"table"`
+	// BatchSize entries per send; FlushInterval the longest wait ("1s").
+	BatchSize     int    `yaml:"batch_size" json:"batch_size"`
+	FlushInterval string `yaml:"flush_interval" json:"flush_interval"`
 }
 
 // Validate configures `belladonna validate`.
@@ -112,6 +178,7 @@ func Default() Config {
 			Decisions:     "all",
 			SampleRate:    0.1,
 			OnFailure:     "closed",
+			Retention:     Retention{Interval: "1h"},
 		},
 		Validate: Validate{FailOn: "error"},
 	}

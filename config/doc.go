@@ -15,5 +15,9 @@
 // Pitfall: the YAML walk is driven by the struct tags of Config (schema.go), so a
 // new field needs a `yaml` tag, a matching `json` tag, a line in
 // belladonna.example.yaml at the repository root and, when it has one, an entry
-// in the environment registry (env.go). The tests check all four.
+// in the environment registry (env.go). The tests check all four. A list of
+// structs (audit.sinks) is walked item by item with the same strictness, its
+// keys named with the index ("audit.sinks[1].address"); since it is empty by
+// default, the example documents its item keys in a commented-out list, which
+// a test uncomments and parses.
 package config

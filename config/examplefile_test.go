@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -112,4 +113,94 @@ func lineOfSection(lines []string, f *field) int {
 		}
 	}
 	return 0
+}
+
+// A list of sections (audit.sinks) is empty by default, so the example shows
+// "sinks: []" followed by a commented-out list. That list, uncommented, must
+// be valid, hold one item of each sink type, and set every key an item can
+// have, each with a comment above it (or above its item) where it first
+// appears.
+func TestExampleFileListExamples(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	top := decode(data, "belladonna.example.yaml")
+	var lists int
+	for _, f := range schema.all() {
+		if f.item == nil {
+			continue
+		}
+		lists++
+		t.Run(f.path, func(t *testing.T) {
+			line := top.origins[f.path].line
+			if line == 0 {
+				t.Fatalf("%s is missing from the example file", f.path)
+			}
+			indent := strings.Repeat("  ", strings.Count(f.path, "."))
+			// The commented block right below the key, uncommented and
+			// nested back under its sections.
+			var block []string
+			for _, l := range lines[line:] {
+				rest, ok := strings.CutPrefix(l, indent+"#")
+				if !ok {
+					break
+				}
+				block = append(block, indent+strings.TrimPrefix(rest, " "))
+			}
+			if len(block) == 0 || strings.TrimSpace(block[0]) != f.name+":" {
+				t.Fatalf("want a commented-out example starting %q below %s (line %d)", "# "+f.name+":", f.path, line)
+			}
+			var b strings.Builder
+			parents := strings.Split(f.path, ".")
+			for i, p := range parents[:len(parents)-1] {
+				b.WriteString(strings.Repeat("  ", i) + p + ":\n")
+			}
+			offset := len(parents) - 1 // lines added above the block
+			b.WriteString(strings.Join(block, "\n") + "\n")
+			src := []byte(b.String())
+			cfg, err := Parse(src, "example list")
+			if err != nil {
+				t.Fatalf("the commented-out %s is invalid:\n%v\n%s", f.path, err, src)
+			}
+			d := decode(src, "example list")
+			blockLines := strings.Split(b.String(), "\n")
+			commented := func(n int) bool { // n is 1-based in src
+				return n >= 2 && strings.HasPrefix(strings.TrimSpace(blockLines[n-2]), "#")
+			}
+			n := reflect.ValueOf(cfg).FieldByIndex(f.index).Len()
+			for _, k := range f.item.leaves() {
+				found := false
+				for i := range n {
+					o, ok := d.origins[fmt.Sprintf("%s[%d].%s", f.path, i, k.name)]
+					if !ok {
+						continue
+					}
+					found = true
+					item := d.origins[fmt.Sprintf("%s[%d]", f.path, i)]
+					if !commented(o.line) && !(o.line == item.line && commented(item.line)) {
+						t.Errorf("%s: key %q (example line %d) has no comment above it", f.path, k.name, line+o.line-offset)
+					}
+					break
+				}
+				if !found {
+					t.Errorf("%s: key %q is in no item of the commented-out example", f.path, k.name)
+				}
+			}
+			if f.path == "audit.sinks" {
+				var types []string
+				for _, s := range cfg.Audit.Sinks {
+					types = append(types, s.Type)
+				}
+				if !reflect.DeepEqual(types, sinkTypes) {
+					t.Errorf("example sink types %v, want one of each: %v", types, sinkTypes)
+				}
+			}
+		})
+	}
+	if lists == 0 {
+		t.Error("no list of sections in the schema; is audit.sinks gone?")
+	}
 }

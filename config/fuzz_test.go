@@ -26,6 +26,9 @@ func FuzzParse(f *testing.F) {
 		"a: 1\n---\nb: 2\n",
 		"server:\n  max_request_bytes: 0x7fffffffffffffff\n",
 		"<<: {log: {level: debug}}\n",
+		"audit:\n  sinks:\n    - {name: s, type: syslog, address: \"h:514\", format: cef, tls: true, cert_file: c, key_file: k}\n    - {name: p, type: postgres, dsn: d, batch_size: 5, flush_interval: 2s}\n",
+		"audit:\n  sinks: [a, ~, [b], {name: x, type: opa, url: \"http://h\", adress: y}, {<<: {}}]\n",
+		"audit: {sinks: &s [{name: a, type: splunk, url: \"https://h\"}], retention: {types: [decision], max_age: 1h}}\n",
 	} {
 		f.Add([]byte(s))
 	}

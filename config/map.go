@@ -5,12 +5,15 @@ import "reflect"
 // Map returns the configuration as the value encoding/json would produce when
 // decoding it into an any: nested map[string]any keyed as in belladonna.yaml,
 // string, bool, float64 for every number, and []any for lists (empty, never
-// nil, so that rules can count them). Validator rules receive it as
-// input.config.
+// nil, so that rules can count them), whose items are strings or, for lists
+// of sections such as audit.sinks, map[string]any. Validator rules receive it
+// as input.config.
 func (c Config) Map() map[string]any {
 	return sectionMap(schema, reflect.ValueOf(c))
 }
 
+// sectionMap renders sec from root, the value its children's index paths
+// start at: the Config, or one list item.
 func sectionMap(sec *field, root reflect.Value) map[string]any {
 	m := make(map[string]any, len(sec.children))
 	for _, f := range sec.children {
@@ -29,7 +32,11 @@ func sectionMap(sec *field, root reflect.Value) map[string]any {
 		case reflect.Slice:
 			l := make([]any, v.Len())
 			for i := range l {
-				l[i] = v.Index(i).String()
+				if f.item != nil {
+					l[i] = sectionMap(f.item, v.Index(i))
+				} else {
+					l[i] = v.Index(i).String()
+				}
 			}
 			m[f.name] = l
 		}

@@ -21,7 +21,12 @@ func TestMapDefault(t *testing.T) {
 		},
 		"policies": map[string]any{"paths": []any{}, "v0_compatible": false},
 		"audit": map[string]any{"enabled": true, "tamper_evident": true, "mask": []any{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"},
-			"decisions": "all", "sample_rate": 0.1, "on_failure": "closed", "checkpoint_key_file": ""},
+			"decisions": "all", "sample_rate": 0.1, "on_failure": "closed", "checkpoint_key_file": "",
+			"retention":   map[string]any{"max_age": "", "max_bytes": float64(0), "types": []any{}, "archive_dir": "", "interval": "1h"},
+			"encryption":  map[string]any{"enabled": false, "keyring_file": "", "subjects_dir": ""},
+			"correlation": map[string]any{"enabled": false, "rules": []any{}},
+			"sinks":       []any{},
+		},
 		"validate": map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
 	}
 	if got := Default().Map(); !reflect.DeepEqual(got, want) {
@@ -39,6 +44,12 @@ func TestMapIsJSONShaped(t *testing.T) {
 	c.Validate.Rules = []string{"r"}
 	c.Validate.Disable = []string{}
 	c.Server.RateLimit.RequestsPerSecond = 12.5
+	c.Audit.Retention.Types = []string{"decision"}
+	c.Audit.Correlation.Rules = []string{}
+	c.Audit.Sinks = []AuditSink{
+		{Name: "siem", Type: "syslog", Address: "siem:514", Format: "cef", TLS: true, BatchSize: 10},
+		{Name: "pg", Type: "postgres", DSN: "postgres://db/audit", FlushInterval: "2s"},
+	}
 	raw, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -56,12 +67,37 @@ func TestMapIsJSONShaped(t *testing.T) {
 // keys as the YAML does.
 func TestJSONTagsMatchYAML(t *testing.T) {
 	t.Parallel()
-	for _, f := range schema.all() {
-		parent := reflect.TypeFor[Config]()
-		sf := parent.FieldByIndex(f.index)
-		jsonName, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if jsonName != f.name {
-			t.Errorf("%s: json tag %q, yaml tag %q", f.path, jsonName, f.name)
+	var check func(sec *field)
+	check = func(sec *field) {
+		for _, f := range sec.all() {
+			sf := sec.typ.FieldByIndex(f.index)
+			jsonName, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if jsonName != f.name {
+				t.Errorf("%s: json tag %q, yaml tag %q", f.path, jsonName, f.name)
+			}
+			if f.item != nil {
+				check(f.item)
+			}
 		}
+	}
+	check(schema)
+}
+
+// A list of sections renders as a list of maps, keyed as in the YAML, with
+// the item's numbers as float64.
+func TestMapListOfSections(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.Audit.Sinks = []AuditSink{{Name: "s", Type: "splunk", URL: "https://h", Gzip: true, BatchSize: 3}}
+	sinks, ok := c.Map()["audit"].(map[string]any)["sinks"].([]any)
+	if !ok || len(sinks) != 1 {
+		t.Fatalf("audit.sinks = %#v", c.Map()["audit"].(map[string]any)["sinks"])
+	}
+	item := sinks[0].(map[string]any)
+	if item["name"] != "s" || item["url"] != "https://h" || item["gzip"] != true || item["batch_size"] != float64(3) || item["dsn"] != "" {
+		t.Errorf("item = %#v", item)
+	}
+	if len(item) != len(schema.child("audit").child("sinks").item.children) {
+		t.Errorf("item has %d keys, want one per field", len(item))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,12 +43,18 @@ type decoded struct {
 	cfg      Config
 	origins  map[string]origin // by dotted key path
 	problems []Problem
+	// mistyped holds the keys whose value had the wrong type, and sections
+	// that used a merge key; validation skips them (see badValue).
+	mistyped map[string]bool
+	// misspelt holds the keys suggested for unknown keys; validation does
+	// not report them as missing (see unknown).
+	misspelt map[string]bool
 }
 
 func decode(data []byte, name string) *decoded {
 	d := &decoded{file: name, cfg: Default(), origins: map[string]origin{}}
 	if top := d.document(data); top != nil {
-		d.section(top, schema)
+		d.section(top, schema, "", reflect.ValueOf(&d.cfg).Elem())
 	}
 	return d
 }

@@ -63,6 +63,33 @@ audit:
   enabled: false
   tamper_evident: false
   mask: [/input/secret]
+  retention:
+    max_age: 720h
+    max_bytes: 1073741824
+    types: [decision, approval]
+    archive_dir: /archive
+    interval: 30m
+  encryption:
+    enabled: true
+    keyring_file: /keys/keyring.json
+    subjects_dir: /keys/subjects
+  correlation:
+    enabled: true
+    rules: [./correlation]
+  sinks:
+    - name: siem
+      type: syslog
+      address: siem.example.com:6514
+      format: leef
+      framing: newline
+      tls: true
+      ca_file: ca.pem
+      cert_file: c.pem
+      key_file: k.pem
+      server_name: siem
+      batch_size: 50
+      flush_interval: 250ms
+    - {name: pg, type: postgres, dsn: "host=db dbname=audit", password_file: pw, table: audit.entries}
 validate:
   fail_on: warning
   rules:
@@ -82,7 +109,18 @@ validate:
 		},
 		Policies: Policies{Paths: []string{"./policies", "bundle.tar.gz"}, V0Compatible: true},
 		Audit: Audit{Enabled: false, TamperEvident: false, Mask: []string{"/input/secret"},
-			Decisions: "all", SampleRate: 0.1, OnFailure: "closed"},
+			Decisions: "all", SampleRate: 0.1, OnFailure: "closed",
+			Retention: Retention{MaxAge: "720h", MaxBytes: 1 << 30, Types: []string{"decision", "approval"},
+				ArchiveDir: "/archive", Interval: "30m"},
+			Encryption:  Encryption{Enabled: true, KeyringFile: "/keys/keyring.json", SubjectsDir: "/keys/subjects"},
+			Correlation: Correlation{Enabled: true, Rules: []string{"./correlation"}},
+			Sinks: []AuditSink{
+				{Name: "siem", Type: "syslog", Address: "siem.example.com:6514", Format: "leef", Framing: "newline",
+					TLS: true, CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem", ServerName: "siem",
+					BatchSize: 50, FlushInterval: "250ms"},
+				{Name: "pg", Type: "postgres", DSN: "host=db dbname=audit", PasswordFile: "pw", Table: "audit.entries"},
+			},
+		},
 		Validate: Validate{
 			FailOn:   "warning",
 			Rules:    []string{"./rules"},

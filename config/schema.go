@@ -12,9 +12,16 @@ import (
 type field struct {
 	name     string       // key as written in YAML ("max_request_bytes")
 	path     string       // dotted path from the top ("server.max_request_bytes")
-	index    []int        // reflect index path from Config
+	index    []int        // reflect index path from Config, or from the item type inside a list item
 	typ      reflect.Type // Go type of the field
 	children []*field     // sub-keys, in declaration order, when typ is a struct
+	// item describes one element when typ is a list of structs
+	// ("audit.sinks"). Its path is the list's with "[]" appended, its
+	// children's paths are templates ("audit.sinks[].name"), and their index
+	// paths start from the item type, since each item is a value of its own.
+	item *field
+	// isItem marks the schema of one list item (the item field above).
+	isItem bool
 }
 
 // schema is the root of the key tree (the Config struct itself, with no name).
@@ -47,8 +54,14 @@ func structFields(t reflect.Type, prefix string, index []int) []*field {
 			f.children = structFields(sf.Type, f.path, f.index)
 		case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
 		case reflect.Slice:
-			if sf.Type.Elem().Kind() != reflect.String {
-				panic(fmt.Sprintf("config: %s: only lists of strings are supported", f.path))
+			switch elem := sf.Type.Elem(); elem.Kind() {
+			case reflect.String:
+			case reflect.Struct:
+				item := &field{name: "[]", path: f.path + "[]", typ: elem, isItem: true}
+				item.children = structFields(elem, item.path, nil)
+				f.item = item
+			default:
+				panic(fmt.Sprintf("config: %s: only lists of strings or of structs are supported", f.path))
 			}
 		default:
 			panic(fmt.Sprintf("config: %s: unsupported type %s", f.path, sf.Type))
@@ -87,12 +100,27 @@ func lookup(path string) *field {
 }
 
 // all returns every key below f, sections included, depth first in
-// declaration order.
+// declaration order. The keys inside list items are not included (see
+// withItems): they have no value of their own in a Config.
 func (f *field) all() []*field {
 	var out []*field
 	for _, c := range f.children {
 		out = append(out, c)
 		out = append(out, c.all()...)
+	}
+	return out
+}
+
+// withItems is all plus, after each list of structs, the keys of its items
+// (with template paths such as "audit.sinks[].name").
+func (f *field) withItems() []*field {
+	var out []*field
+	for _, c := range f.children {
+		out = append(out, c)
+		if c.item != nil {
+			out = append(out, c.item.withItems()...)
+		}
+		out = append(out, c.withItems()...)
 	}
 	return out
 }

@@ -9,12 +9,24 @@ const maxSuggestLen = 64
 // suggest returns the path of the known key that name most likely meant, or "".
 // Siblings in the same section win; failing that, a key of the same (or nearly
 // the same) name elsewhere catches a right key put in the wrong section.
+//
+// Inside a list item only the item's own keys are candidates, and the
+// suggestion is the bare key name ("address"): the item's path has an index
+// the schema does not know, and a key from elsewhere in the file cannot
+// belong in an item.
 func suggest(name string, section *field) string {
 	if len(name) > maxSuggestLen {
 		return ""
 	}
 	name = strings.ToLower(name)
-	if best := closest(name, section.children, typoLimit(name)); best != nil {
+	best := closest(name, section.children, typoLimit(name))
+	if section.isItem {
+		if best != nil {
+			return best.name
+		}
+		return ""
+	}
+	if best != nil {
 		return best.path
 	}
 	// Elsewhere only an exact name counts: a near miss in another section

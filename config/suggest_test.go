@@ -46,4 +46,17 @@ func TestSuggest(t *testing.T) {
 			t.Errorf("suggest(%q in %q) = %q, want %q", tc.name, tc.section, got, tc.want)
 		}
 	}
+	// Inside a list item: the item's own keys only, by bare name.
+	item := lookup("audit.sinks").item
+	for _, tc := range []struct{ name, want string }{
+		{"adress", "address"},
+		{"Batch_Size", "batch_size"},
+		{"flush", ""},
+		{"enabled", ""}, // audit.enabled exists, but not in an item
+		{"mode", ""},
+	} {
+		if got := suggest(tc.name, item); got != tc.want {
+			t.Errorf("suggest(%q in a sink) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

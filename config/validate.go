@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Allowed values of the enumerated keys.
@@ -17,7 +20,24 @@ var (
 	auditModes = []string{"all", "denials", "sample"}
 	onFailures = []string{"closed", "open"}
 	failOns    = []string{"error", "warning", "info"}
+
+	sinkTypes      = []string{"syslog", "splunk", "opa", "postgres"}
+	syslogFormats  = []string{"cef", "leef"}
+	syslogFramings = []string{"octet-counting", "newline"} // or empty, meaning octet-counting
+
+	// entryTypes are the audit entry types retention can select: "decision"
+	// and the event types of package audit (audit.Event*), which config, a
+	// lower layer's sibling, does not import.
+	entryTypes = []string{
+		"decision", "bundle_activation", "signature_failure", "config_change", "rollback", "approval",
+		"ebpf_alert", "retention", "erasure", "incident", "key_rotation", "torn_tail",
+	}
 )
+
+// sinkName keeps a sink's name usable as a file name (it names the sink's
+// cursor file) and as a metric label. It is the rule of package audit/sink
+// without '.', so that no name can be "." or ".." or hide a file.
+var sinkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // Check validates a configuration built or changed in code, typically after
 // command-line flags were applied on top of Load's result. It returns nil or an
@@ -92,7 +112,174 @@ func (d *decoded) validate() {
 		}
 	}
 
+	d.validateRetention(&c.Audit.Retention)
+	names := make(map[string]int, len(c.Audit.Sinks))
+	for i := range c.Audit.Sinks {
+		d.validateSink(i, &c.Audit.Sinks[i], names)
+	}
+
 	d.oneOf("validate.fail_on", c.Validate.FailOn, failOns)
+}
+
+func (d *decoded) validateRetention(r *Retention) {
+	d.duration("audit.retention.max_age", r.MaxAge)
+	d.duration("audit.retention.interval", r.Interval)
+	if r.MaxBytes < 0 {
+		d.invalid("audit.retention.max_bytes", "", "must not be negative, got %d", r.MaxBytes)
+	}
+	for i, t := range r.Types {
+		if !slices.Contains(entryTypes, t) {
+			d.invalid(fmt.Sprintf("audit.retention.types[%d]", i), "audit.retention.types",
+				"want an entry type (%s), got %s", strings.Join(entryTypes, ", "), quote(t))
+		}
+	}
+}
+
+// validateSink checks audit.sinks[i]. names maps the names seen so far to
+// their index, for the uniqueness check. An item that was not a mapping has
+// already been reported and is skipped.
+func (d *decoded) validateSink(i int, s *AuditSink, names map[string]int) {
+	at := fmt.Sprintf("audit.sinks[%d]", i)
+	if d.mistyped[at] {
+		return
+	}
+	key := func(name string) string { return at + "." + name }
+
+	switch {
+	case s.Name == "":
+		d.invalid(key("name"), at, "required: a unique name, which names the sink's cursor file")
+	case !sinkName.MatchString(s.Name):
+		d.invalid(key("name"), at, "want 1 to 64 letters, digits, '-' or '_', starting with a letter or digit (it names the sink's cursor file), got %s", quote(s.Name))
+	default:
+		if j, dup := names[s.Name]; dup {
+			d.invalid(key("name"), at, "%s is already the name of audit.sinks[%d]; sink names must be unique", quote(s.Name), j)
+		} else {
+			names[s.Name] = i
+		}
+	}
+
+	if s.BatchSize < 0 {
+		d.invalid(key("batch_size"), at, "must not be negative, got %d", s.BatchSize)
+	}
+	d.duration(key("flush_interval"), s.FlushInterval)
+
+	if s.Type == "" {
+		d.invalid(key("type"), at, "required: one of %s", strings.Join(sinkTypes, "|"))
+		return
+	}
+	if !d.oneOf(key("type"), s.Type, sinkTypes) {
+		return
+	}
+
+	// Settings another type of sink uses are mistakes (often a block pasted
+	// under the wrong type); ignoring them would hide that.
+	for _, u := range []struct {
+		name  string
+		set   bool
+		types []string
+	}{
+		{"address", s.Address != "", []string{"syslog"}},
+		{"format", s.Format != "", []string{"syslog"}},
+		{"framing", s.Framing != "", []string{"syslog"}},
+		{"tls", s.TLS, []string{"syslog"}},
+		{"ca_file", s.CAFile != "", []string{"syslog"}},
+		{"cert_file", s.CertFile != "", []string{"syslog"}},
+		{"key_file", s.KeyFile != "", []string{"syslog"}},
+		{"server_name", s.ServerName != "", []string{"syslog"}},
+		{"url", s.URL != "", []string{"splunk", "opa"}},
+		{"token_file", s.TokenFile != "", []string{"splunk", "opa"}},
+		{"gzip", s.Gzip, []string{"splunk"}},
+		{"dsn", s.DSN != "", []string{"postgres"}},
+		{"password_file", s.PasswordFile != "", []string{"postgres"}},
+		{"table", s.Table != "", []string{"postgres"}},
+	} {
+		if u.set && !slices.Contains(u.types, s.Type) {
+			d.invalid(key(u.name), at, "not used by %s sinks (only by %s)", s.Type, strings.Join(u.types, " and "))
+		}
+	}
+
+	switch s.Type {
+	case "syslog":
+		if s.Address == "" {
+			d.invalid(key("address"), at, "required for syslog sinks: the receiver's host:port")
+		} else if err := checkDialAddr(s.Address); err != nil {
+			d.invalid(key("address"), at, "want host:port, got %s: %v", quote(s.Address), err)
+		}
+		if s.Format == "" {
+			d.invalid(key("format"), at, "required for syslog sinks: one of %s", strings.Join(syslogFormats, "|"))
+		} else {
+			d.oneOf(key("format"), s.Format, syslogFormats)
+		}
+		if s.Framing != "" {
+			d.oneOf(key("framing"), s.Framing, syslogFramings)
+		}
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""}, {"key_file", s.KeyFile != ""}, {"server_name", s.ServerName != ""}} {
+			if f.set && !s.TLS {
+				d.invalid(key(f.name), at, "requires %s: true", key("tls"))
+			}
+		}
+		switch {
+		case s.CertFile != "" && s.KeyFile == "":
+			d.invalid(key("key_file"), key("cert_file"), "required when %s is set", key("cert_file"))
+		case s.CertFile == "" && s.KeyFile != "":
+			d.invalid(key("cert_file"), key("key_file"), "required when %s is set", key("key_file"))
+		}
+	case "splunk", "opa":
+		if s.URL == "" {
+			d.invalid(key("url"), at, "required for %s sinks: an http or https URL", s.Type)
+		} else if err := checkHTTPURL(s.URL); err != nil {
+			d.invalid(key("url"), at, "want an http or https URL, got %s: %v", quote(s.URL), err)
+		}
+	case "postgres":
+		if s.DSN == "" {
+			d.invalid(key("dsn"), at, "required for postgres sinks: a PostgreSQL connection string")
+		}
+	}
+}
+
+// duration accepts an empty value (the setting is off or defaulted) or a Go
+// duration greater than zero.
+func (d *decoded) duration(key, value string) {
+	if value == "" {
+		return
+	}
+	v, err := time.ParseDuration(value)
+	if err != nil {
+		d.invalid(key, "", "want a Go duration such as \"90s\" or \"720h\", got %s", d.show(key, value))
+		return
+	}
+	if v <= 0 {
+		d.invalid(key, "", "must be greater than 0, got %s", d.show(key, value))
+	}
+}
+
+// checkDialAddr is checkAddr for an address to connect to, which needs a host.
+func checkDialAddr(addr string) error {
+	if err := checkAddr(addr); err != nil {
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(addr); host == "" {
+		return fmt.Errorf("missing host")
+	}
+	return nil
+}
+
+// checkHTTPURL accepts an absolute http or https URL with a host.
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("missing host")
+	}
+	return nil
 }
 
 // checkAddr accepts "host:port" and ":port" with a numeric port, as
@@ -120,7 +307,14 @@ func (d *decoded) oneOf(key, value string, allowed []string) bool {
 // invalid records a validation problem about key, located where key's value
 // came from or, when key was left at its default, where near's did (the
 // setting that made key required).
+//
+// A key whose value had the wrong type has been reported already; it holds
+// no value of the user's to validate, so it is skipped. So is a key left
+// unset that an unknown key's suggestion named: it was probably set, misspelt.
 func (d *decoded) invalid(key, near, format string, args ...any) {
+	if _, set := d.origins[key]; d.mistyped[key] || (d.misspelt[key] && !set) {
+		return
+	}
 	p := Problem{Key: key, Message: key + ": " + fmt.Sprintf(format, args...), Err: ErrInvalidValue}
 	o, ok := d.origins[key]
 	if !ok && near != "" {

@@ -38,6 +38,17 @@ func TestValidateFile(t *testing.T) {
 		{"tls client ca without cert", "server:\n  tls:\n    client_ca_file: ca\n", []string{`f.yaml:3:21: server.tls.client_ca_file: requires server.tls.cert_file and server.tls.key_file`}},
 		{"fail_on", "validate:\n  fail_on: warn\n", []string{`f.yaml:2:12: validate.fail_on: want one of error|warning|info, got "warn"`}},
 		{"fail_on info", "validate:\n  fail_on: info\n", nil},
+		{"retention valid", "audit:\n  retention:\n    max_age: 720h\n    max_bytes: 1000\n    types: [decision, torn_tail]\n    archive_dir: a\n    interval: 10m\n", nil},
+		{"retention interval may be empty", "audit:\n  retention:\n    interval: \"\"\n", nil},
+		{"retention max_age not a duration", "audit:\n  retention:\n    max_age: 30d\n", []string{`f.yaml:3:14: audit.retention.max_age: want a Go duration such as "90s" or "720h", got "30d"`}},
+		{"retention max_age negative", "audit:\n  retention:\n    max_age: -1h\n", []string{`f.yaml:3:14: audit.retention.max_age: must be greater than 0, got "-1h"`}},
+		{"retention interval zero", "audit:\n  retention:\n    interval: 0s\n", []string{`f.yaml:3:15: audit.retention.interval: must be greater than 0, got "0s"`}},
+		{"retention negative size", "audit:\n  retention:\n    max_bytes: -1\n", []string{`f.yaml:3:16: audit.retention.max_bytes: must not be negative, got -1`}},
+		{"retention unknown entry type", "audit:\n  retention:\n    types: [decision, decisions, Incident]\n", []string{
+			`f.yaml:3:12: audit.retention.types[1]: want an entry type (decision, bundle_activation, signature_failure, config_change, rollback, approval, ebpf_alert, retention, erasure, incident, key_rotation, torn_tail), got "decisions"`,
+			`f.yaml:3:12: audit.retention.types[2]: want an entry type (decision, bundle_activation, signature_failure, config_change, rollback, approval, ebpf_alert, retention, erasure, incident, key_rotation, torn_tail), got "Incident"`,
+		}},
+		{"encryption and correlation only need their types", "audit:\n  encryption: {enabled: true, keyring_file: k, subjects_dir: s}\n  correlation: {enabled: true, rules: [r]}\n", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,9 +77,12 @@ func TestCheck(t *testing.T) {
 	c := Default()
 	c.Log.Level = "verbose"
 	c.Server.RateLimit = RateLimit{Enabled: true, RequestsPerSecond: math.Inf(1), Burst: -1}
+	c.Audit.Retention = Retention{MaxAge: "1y", Types: []string{"x"}}
 	wantLines(t, c.Check(),
 		`log.level: want one of debug|info|warn|error, got "verbose"`,
 		`server.rate_limit.requests_per_second: must be a finite number, got +Inf`,
 		`server.rate_limit.burst: must be at least 1 when server.rate_limit.enabled is true, got -1`,
+		`audit.retention.max_age: want a Go duration such as "90s" or "720h", got "1y"`,
+		`audit.retention.types[0]: want an entry type (decision, bundle_activation, signature_failure, config_change, rollback, approval, ebpf_alert, retention, erasure, incident, key_rotation, torn_tail), got "x"`,
 	)
 }

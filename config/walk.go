@@ -60,8 +60,10 @@ func quoteMax(s string, maxRunes int) string {
 	return strconv.Quote(s)
 }
 
-// section decodes mapping n into the struct that sec describes.
-func (d *decoded) section(n *yaml.Node, sec *field) {
+// section decodes mapping n into dst, the struct that sec describes. at is
+// the section's key path as the user wrote it: sec.path, except inside list
+// items, where it carries the index ("audit.sinks[1]").
+func (d *decoded) section(n *yaml.Node, sec *field, at string, dst reflect.Value) {
 	n = resolve(n)
 	if isNull(n) {
 		// "server:" with every child commented out: keep the defaults.
@@ -71,7 +73,7 @@ func (d *decoded) section(n *yaml.Node, sec *field) {
 		if sec == schema {
 			d.add(n, "", ErrInvalidValue, "want a mapping of keys at the top level, got %s", describe(n))
 		} else {
-			d.add(n, sec.path, ErrInvalidValue, "%s: want a mapping, got %s", sec.path, describe(n))
+			d.badValue(n, at, "want a mapping, got %s", describe(n))
 		}
 		return
 	}
@@ -79,12 +81,16 @@ func (d *decoded) section(n *yaml.Node, sec *field) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.add(k, sec.path, ErrSyntax, "%s: keys must be plain names, got %s", orTop(sec.path), describe(k))
+			d.add(k, at, ErrSyntax, "%s: keys must be plain names, got %s", orTop(at), describe(k))
 			continue
 		}
-		path := joinPath(sec.path, k.Value)
+		path := joinPath(at, k.Value)
 		if k.Value == "<<" {
 			d.add(k, path, ErrSyntax, "merge keys (<<) are not supported in the configuration; write the keys out")
+			// The keys it would have merged are missing from this mapping,
+			// so checking what remains (say, a list item's required keys)
+			// would only report the same mistake again.
+			d.markMistyped(at)
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
@@ -103,10 +109,10 @@ func (d *decoded) section(n *yaml.Node, sec *field) {
 			if removedWithin(path) && d.removedSection(v, path, maxRemovedDepth-1) {
 				continue
 			}
-			d.unknown(k, path, sec)
+			d.unknown(k, path, sec, at)
 			continue
 		}
-		d.value(v, f)
+		d.value(v, f, path, dst.Field(f.index[len(f.index)-1]))
 	}
 }
 
@@ -117,12 +123,36 @@ func orTop(path string) string {
 	return path
 }
 
-func (d *decoded) unknown(k *yaml.Node, path string, sec *field) {
+func (d *decoded) unknown(k *yaml.Node, path string, sec *field, at string) {
 	if s := suggest(k.Value, sec); s != "" {
 		d.add(k, path, ErrUnknownKey, "unknown key %s (did you mean %q?)", quoteKey(path), s)
+		// The suggested key is probably set, under the misspelt name; a
+		// second problem saying that it is missing would be noise.
+		if sec.isItem {
+			s = joinPath(at, s)
+		}
+		if d.misspelt == nil {
+			d.misspelt = map[string]bool{}
+		}
+		d.misspelt[s] = true
 		return
 	}
-	d.add(k, path, ErrUnknownKey, "unknown key %s (known keys in %s: %s)", quoteKey(path), orTop(sec.path), strings.Join(sec.names(), ", "))
+	d.add(k, path, ErrUnknownKey, "unknown key %s (known keys in %s: %s)", quoteKey(path), orTop(at), strings.Join(sec.names(), ", "))
+}
+
+// badValue records a value of the wrong type (or shape) at key. Validation
+// then leaves key alone: the value it holds is not the user's, and a second
+// problem about the same key would only confuse.
+func (d *decoded) badValue(n *yaml.Node, key, format string, args ...any) {
+	d.add(n, key, ErrInvalidValue, "%s: %s", key, fmt.Sprintf(format, args...))
+	d.markMistyped(key)
+}
+
+func (d *decoded) markMistyped(key string) {
+	if d.mistyped == nil {
+		d.mistyped = map[string]bool{}
+	}
+	d.mistyped[key] = true
 }
 
 // removedSection checks the children of a section that no longer exists (see
@@ -168,33 +198,35 @@ func (d *decoded) removedSection(n *yaml.Node, path string, depth int) bool {
 	return found
 }
 
-// value decodes node n into field f of d.cfg.
-func (d *decoded) value(n *yaml.Node, f *field) {
+// value decodes node n into fv, the value of field f, whose key path is path.
+func (d *decoded) value(n *yaml.Node, f *field, path string, fv reflect.Value) {
 	n = resolve(n)
 	if f.typ.Kind() == reflect.Struct {
-		d.section(n, f)
+		d.section(n, f, path, fv)
 		return
 	}
-	d.origins[f.path] = origin{line: n.Line, col: n.Column}
-	fv := reflect.ValueOf(&d.cfg).Elem().FieldByIndex(f.index)
-	if f.typ.Kind() == reflect.Slice {
-		d.list(n, f, fv)
-		return
-	}
-	if msg := setScalar(n, fv); msg != "" {
-		d.add(n, f.path, ErrInvalidValue, "%s: %s", f.path, msg)
+	d.origins[path] = origin{line: n.Line, col: n.Column}
+	switch {
+	case f.item != nil:
+		d.items(n, f, path, fv)
+	case f.typ.Kind() == reflect.Slice:
+		d.list(n, path, fv)
+	default:
+		if msg := setScalar(n, fv); msg != "" {
+			d.badValue(n, path, "%s", msg)
+		}
 	}
 }
 
 // list decodes a list of strings. An empty or null list leaves the field nil,
 // which is what Default() holds, so "rules: []" equals the default.
-func (d *decoded) list(n *yaml.Node, f *field, fv reflect.Value) {
+func (d *decoded) list(n *yaml.Node, path string, fv reflect.Value) {
 	if isNull(n) {
 		fv.SetZero()
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.add(n, f.path, ErrInvalidValue, "%s: want a list of strings, got %s", f.path, describe(n))
+		d.badValue(n, path, "want a list of strings, got %s", describe(n))
 		return
 	}
 	var items []string
@@ -203,8 +235,7 @@ func (d *decoded) list(n *yaml.Node, f *field, fv reflect.Value) {
 		item = resolve(item)
 		var s string
 		if msg := setScalar(item, reflect.ValueOf(&s).Elem()); msg != "" {
-			key := fmt.Sprintf("%s[%d]", f.path, i)
-			d.add(item, key, ErrInvalidValue, "%s: %s", key, msg)
+			d.badValue(item, fmt.Sprintf("%s[%d]", path, i), "%s", msg)
 			ok = false
 			continue
 		}
@@ -213,6 +244,40 @@ func (d *decoded) list(n *yaml.Node, f *field, fv reflect.Value) {
 	if ok {
 		fv.Set(reflect.ValueOf(items))
 	}
+}
+
+// items decodes a list of structs ("audit.sinks"), each item a mapping
+// walked as strictly as a section, its keys reported with the item's index
+// ("audit.sinks[1].address"). An empty or null list leaves the field nil.
+//
+// An item that is not a mapping still takes its place in the list, as a zero
+// value marked mistyped, so that the indexes validation reports for the
+// items after it are the ones in the file.
+func (d *decoded) items(n *yaml.Node, f *field, path string, fv reflect.Value) {
+	if isNull(n) {
+		fv.SetZero()
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.badValue(n, path, "want a list of mappings, got %s", describe(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		fv.SetZero()
+		return
+	}
+	list := reflect.MakeSlice(f.typ, len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		item = resolve(item)
+		at := fmt.Sprintf("%s[%d]", path, i)
+		if item.Kind != yaml.MappingNode {
+			d.badValue(item, at, "want a mapping, got %s", describe(item))
+			continue
+		}
+		d.origins[at] = origin{line: item.Line, col: item.Column}
+		d.section(item, f.item, at, list.Index(i))
+	}
+	fv.Set(list)
 }
 
 // setScalar stores a YAML scalar into a string, bool or number. It returns a

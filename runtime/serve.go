@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/config"
 	"github.com/belladonna-dev/belladonna/engine"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
@@ -74,9 +75,20 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		opts = append(opts, engine.WithDecisionLogger(s.decisions))
 	}
 	s.eng = engine.New(opts...)
-	if _, err := s.eng.Activate(ctx, src); err != nil {
+	st, err := s.eng.Activate(ctx, src)
+	if err != nil {
 		s.closeAudit()
 		return nil, fmt.Errorf("compiling %s: %w", desc, err)
+	}
+	if s.audit != nil {
+		// Every activation is a security event: which policy answers from now on.
+		ev := &audit.Entry{Kind: audit.KindEvent, Type: audit.EventBundleActivation, Severity: "info",
+			Revision: st.Revision(), Message: "policy activated: " + desc,
+			Attrs: map[string]string{"source": desc}}
+		if _, err := s.audit.log.Append(ctx, ev); err != nil {
+			s.closeAudit()
+			return nil, fmt.Errorf("recording the policy activation: %w", err)
+		}
 	}
 	if s.decisions != nil {
 		reg.MustRegister(s.decisions.dropped)

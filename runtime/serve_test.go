@@ -79,7 +79,7 @@ func TestServeEmbeddedLibrary(t *testing.T) {
 		t.Fatal("the bearer token in the input reached the audit log unmasked")
 	}
 	rep, err := audit.Verify(ctx, dir, audit.VerifyOptions{})
-	if err != nil || !rep.OK() || rep.Entries != 4 {
+	if err != nil || !rep.OK() || rep.Entries != 5 {
 		t.Fatalf("audit log: %+v, %v", rep, err)
 	}
 	l, err := audit.Open(ctx, audit.Options{Dir: dir})
@@ -88,9 +88,13 @@ func TestServeEmbeddedLibrary(t *testing.T) {
 	}
 	defer l.Close()
 	entries, err := l.Read(ctx, 0, 10)
-	if err != nil || len(entries) != 4 {
+	if err != nil || len(entries) != 5 {
 		t.Fatalf("read back %d entries: %v", len(entries), err)
 	}
+	if entries[0].Type != audit.EventBundleActivation || entries[0].Revision == "" {
+		t.Errorf("first entry should record the activation: %+v", entries[0])
+	}
+	entries = entries[1:]
 	wantOutcomes := []string{audit.OutcomeAllow, audit.OutcomeDeny, audit.OutcomeDeny, audit.OutcomeDeny}
 	for i, e := range entries {
 		if e.Outcome != wantOutcomes[i] || e.DecisionID == "" || e.Revision == "" {

@@ -60,7 +60,7 @@ func TestServeDecisionsAppearInAuditTail(t *testing.T) {
 	if code, out, errb := runCLI(t, "audit", "verify", "--data-dir", dataDir); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("audit verify: exit %d\n%s%s", code, out, errb)
 	}
-	code, proof, errb := runCLI(t, "audit", "prove", "--data-dir", dataDir, "1")
+	code, proof, errb := runCLI(t, "audit", "prove", "--data-dir", dataDir, "2")
 	if code != 0 {
 		t.Fatalf("audit prove: exit %d %s", code, errb)
 	}
@@ -71,7 +71,8 @@ func TestServeDecisionsAppearInAuditTail(t *testing.T) {
 		t.Fatalf("verify-proof: exit %d %s %s", code, out, errb)
 	}
 
-	// Flip one byte of the second entry's payload: verify names entry 1.
+	// Flip one byte of the second decision (entry 2, after the activation
+	// event and the first decision): verify names entry 2.
 	seg := filepath.Join(runtime.AuditDir(dataDir), "segments", "seg-00000000000000000000.log")
 	raw, err := os.ReadFile(seg)
 	if err != nil {
@@ -81,7 +82,7 @@ func TestServeDecisionsAppearInAuditTail(t *testing.T) {
 	raw[i] ^= 0x01
 	os.WriteFile(seg, raw, 0o640)
 	code, out, _ = runCLI(t, "audit", "verify", "--data-dir", dataDir)
-	if code != ExitFindings || !strings.Contains(out, "entry 1:") {
+	if code != ExitFindings || !strings.Contains(out, "entry 2:") {
 		t.Fatalf("tampered log: exit %d\n%s", code, out)
 	}
 }
