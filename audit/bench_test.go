@@ -17,7 +17,12 @@ var benchLogSize = flag.Int("audit.size", 1_000_000, "entries in the log Benchma
 // appending realistic decision entries with group commit; every append
 // returns only after its fsync.
 func BenchmarkAppendDurable(b *testing.B) {
-	l := openLog(b, b.TempDir())
+	b.Run("zstd", func(b *testing.B) { benchAppend(b, false) })
+	b.Run("plain", func(b *testing.B) { benchAppend(b, true) })
+}
+
+func benchAppend(b *testing.B, noCompress bool) {
+	l := openLog(b, b.TempDir(), func(o *Options) { o.NoCompress = noCompress })
 	defer l.Close()
 	b.SetParallelism(128)
 	var mu sync.Mutex

@@ -1,12 +1,12 @@
 package audit
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 )
@@ -130,13 +128,16 @@ type Log struct {
 	notifyMu sync.Mutex
 	notify   chan struct{}
 
-	queue    chan *appendReq
-	ckReq    chan chan error
-	quit     chan struct{}
-	done     chan struct{}
-	closed   atomic.Bool
-	bg       sync.WaitGroup
-	recovery Recovery
+	queue     chan *appendReq
+	ckReq     chan chan error
+	compressQ chan *segment
+	// compressing counts segments queued or being compressed.
+	compressing sync.WaitGroup
+	quit        chan struct{}
+	done        chan struct{}
+	closed      atomic.Bool
+	bg          sync.WaitGroup
+	recovery    Recovery
 }
 
 // Open opens (creating if needed) the log in opts.Dir, repairing a torn tail
@@ -155,8 +156,10 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		notify: make(chan struct{}),
 		queue:  make(chan *appendReq, opts.QueueSize),
 		ckReq:  make(chan chan error),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		// One compressor at a time: it competes with appends for the cores.
+		compressQ: make(chan *segment, 16),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	if err := os.MkdirAll(l.segDir, 0o750); err != nil {
 		return nil, fmt.Errorf("audit: creating %s: %w", l.segDir, err)
@@ -186,6 +189,9 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.writer()
+	if !opts.NoCompress {
+		l.bg.Go(l.compressor)
+	}
 	if r := l.recovery; r.TornBytes > 0 {
 		l.log.Warn("audit log: truncated a torn tail", "segment", r.Segment, "bytes", r.TornBytes, logfields.Count, l.Size())
 		_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventTornTail, Severity: "medium",
@@ -457,7 +463,13 @@ func (l *Log) writer() {
 				}
 				break
 			}
-			l.maybeCheckpoint(true)
+			// A final checkpoint covers everything written, so proofs for the
+			// newest entries work after a clean shutdown.
+			if l.failed == nil && l.Size() != l.lastCk.Size {
+				if err := l.writeCheckpoint(); err != nil {
+					l.log.Error("audit final checkpoint failed", logfields.Error, err)
+				}
+			}
 			return
 		}
 	}
@@ -596,13 +608,26 @@ func (l *Log) roll() error {
 		return err
 	}
 	if !l.opts.NoCompress {
-		l.bg.Go(func() {
-			if err := compressSegment(old); err != nil {
-				l.log.Warn("audit: compressing segment failed; it stays uncompressed", logfields.File, old.path, logfields.Error, err)
-			}
-		})
+		l.compressing.Add(1)
+		select {
+		case l.compressQ <- old:
+		default:
+			l.compressing.Done()
+			// The compressor is behind: this segment stays plain (readable
+			// all the same) rather than queueing without bound.
+			l.log.Warn("audit: compression is behind; segment left uncompressed", logfields.File, old.path)
+		}
 	}
 	return nil
+}
+
+func (l *Log) compressor() {
+	for seg := range l.compressQ {
+		if err := compressSegment(seg); err != nil {
+			l.log.Warn("audit: compressing segment failed; it stays uncompressed", logfields.File, seg.path, logfields.Error, err)
+		}
+		l.compressing.Done()
+	}
 }
 
 // compressSegment writes seg as .log.zst, then drops the plain file. Readers
@@ -612,30 +637,18 @@ func compressSegment(seg *segment) error {
 	seg.mu.Lock()
 	src := seg.path
 	seg.mu.Unlock()
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
 	dst := src + ".zst"
 	tmp, err := os.CreateTemp(filepath.Dir(src), ".compress-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	// Streaming at the fastest level: compression runs beside the writer on
-	// the same cores, and segments are mostly repetitive JSON anyway.
-	enc, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := io.Copy(enc, in); err != nil {
-		enc.Close()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := writeCompressed(src, bw); err != nil {
 		tmp.Close()
 		return fmt.Errorf("compressing %s: %w", filepath.Base(src), err)
 	}
-	if err := enc.Close(); err != nil {
+	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -655,14 +668,27 @@ func compressSegment(seg *segment) error {
 	if err := syncDir(filepath.Dir(src)); err != nil {
 		return err
 	}
+	x, ok, err := readZIndex(dst)
+	if err != nil {
+		return err
+	}
 	seg.mu.Lock()
 	seg.path, seg.compressed = dst, true
+	if ok {
+		seg.zidx = &x
+	}
 	seg.mu.Unlock()
 	if err := os.Remove(src); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(src))
 }
+
+// compressPace caps how fast closed segments are compressed (bytes of
+// input per second). Unpaced, compression takes a whole core in bursts and
+// doubles the append tail latency on a 2-core machine; paced, it spreads
+// over the time the next segment takes to fill.
+const compressPace = 128 << 20
 
 // maybeCheckpoint signs a checkpoint when enough entries or time passed.
 func (l *Log) maybeCheckpoint(timed bool) {
@@ -739,6 +765,7 @@ func (l *Log) Close() error {
 	}
 	close(l.quit)
 	<-l.done
+	close(l.compressQ)
 	l.bg.Wait()
 	return l.closeFiles()
 }

@@ -115,6 +115,20 @@ func TestSegmentsRollAndCompress(t *testing.T) {
 	if len(segs) < 10 || zst != len(segs)-1 {
 		t.Fatalf("%d segments, %d compressed; want many, all but the active compressed", len(segs), zst)
 	}
+	// A compressed segment is a plain zstd stream (the frame index is a
+	// skippable frame) that decodes to a valid segment with as many records
+	// as its index says.
+	x, ok, err := readZIndex(segs[0].path)
+	if err != nil || !ok {
+		t.Fatalf("no frame index: %v", err)
+	}
+	whole, err := segs[0].content()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := scanBytes(whole); err != nil || res.count != x.count || res.torn || res.corrupt {
+		t.Fatalf("decoded segment: %+v %v, index says %d records", res, err, x.count)
+	}
 	l = openLog(t, dir)
 	defer l.Close()
 	for _, from := range []uint64{0, 63, 64, 500, 999} {

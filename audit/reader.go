@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"bufio"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -21,8 +24,11 @@ type Reader struct {
 	codec Codec
 	poll  time.Duration
 
-	mu     sync.Mutex
-	closed map[uint64]*segment // closed segments by first index, scanned once
+	mu        sync.Mutex
+	closed    map[uint64]*segment // closed segments by first index, scanned once
+	active    *segment            // the segment being written, scanned incrementally
+	tree      *tree               // opened on first proof
+	activeEnd int64               // offset after its last complete record
 }
 
 // OpenReader opens the log in dir for reading; codec nil means JSONCodec.
@@ -51,25 +57,64 @@ func (r *Reader) segments() ([]*segment, error) {
 			segs[i] = c
 			continue
 		}
-		b, err := s.content()
-		if err != nil {
+		if last && !s.compressed {
+			a, err := r.scanActive(s)
+			if err != nil {
+				return nil, err
+			}
+			segs[i] = a
+			continue
+		}
+		if err := s.ensureScanned(); err != nil {
 			return nil, err
 		}
-		res, err := scanBytes(b)
-		if err != nil {
-			return nil, fmt.Errorf("audit: segment %s: %w", filepath.Base(s.path), err)
-		}
-		if res.corrupt {
-			return nil, fmt.Errorf("audit: segment %s: entry %d is damaged: %v", filepath.Base(s.path), res.corruptIndex, res.corruptErr)
-		}
-		// A torn tail of the active segment is a write in progress: the
-		// complete records before it are readable.
-		s.count, s.offsets, s.scanned = res.count, res.offsets, true
-		if !last {
-			r.closed[s.first] = s
-		}
+		r.closed[s.first] = s
 	}
 	return segs, nil
+}
+
+// scanActive brings the reader's view of the segment being written up to
+// date by parsing only the bytes added since the last call. A partial record
+// at the end is a write in progress: the complete records before it count.
+func (r *Reader) scanActive(s *segment) (*segment, error) {
+	if r.active == nil || r.active.first != s.first {
+		s.offsets, s.count, s.scanned = nil, 0, true
+		r.active, r.activeEnd = s, headerSize
+	}
+	a := r.active
+	f, err := os.Open(a.path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: opening segment: %w", err)
+	}
+	defer f.Close()
+	if r.activeEnd == headerSize {
+		hb := make([]byte, headerSize)
+		if _, err := io.ReadFull(f, hb); err != nil {
+			return a, nil // header not yet written
+		}
+		if _, err := decodeHeader(hb); err != nil {
+			return nil, fmt.Errorf("audit: segment %s: %w", filepath.Base(a.path), err)
+		}
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, r.activeEnd, 1<<62), 64<<10)
+	var buf []byte
+	for {
+		rec, err := readRecord(br, &buf)
+		if errors.Is(err, io.EOF) || errors.Is(err, errTorn) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: segment %s: entry %d is damaged: %v", filepath.Base(a.path), a.first+a.count, err)
+		}
+		a.mu.Lock()
+		if a.count%sparseEvery == 0 {
+			a.offsets = append(a.offsets, r.activeEnd)
+		}
+		a.count++
+		a.mu.Unlock()
+		r.activeEnd += int64(rec.size)
+	}
+	return a, nil
 }
 
 // Size is the number of complete entries on disk.
@@ -167,7 +212,6 @@ func (r *Reader) ProveInclusion(ctx context.Context, index uint64) (InclusionPro
 	if err != nil {
 		return InclusionProof{}, err
 	}
-	defer t.close()
 	leaf, err := t.node(compact.NewNodeID(0, index))
 	if err != nil {
 		return InclusionProof{}, err
@@ -186,7 +230,6 @@ func (r *Reader) ProveConsistency(size1, size2 uint64) (ConsistencyProof, error)
 	if err != nil {
 		return ConsistencyProof{}, err
 	}
-	defer t.close()
 	n, _ := leafCount(filepath.Join(r.dir, "tree", "level-00.bin"))
 	if size1 > size2 || size2 > n {
 		return ConsistencyProof{}, fmt.Errorf("audit: consistency from %d to %d: want size1 <= size2 <= %d", size1, size2, n)
@@ -206,7 +249,17 @@ func (r *Reader) ProveConsistency(size1, size2 uint64) (ConsistencyProof, error)
 	return ConsistencyProof{Size1: size1, Size2: size2, Root1: r1, Root2: r2, Hashes: hashes}, nil
 }
 
+// openTree opens the tree files once; nodes are read with ReadAt, which sees
+// what the writing process adds later.
 func (r *Reader) openTree() (*tree, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tree != nil && len(r.tree.levels) > 0 {
+		if n, _ := leafCount(filepath.Join(r.dir, "tree", fmt.Sprintf("level-%02d.bin", len(r.tree.levels)-1))); n == 0 {
+			return r.tree, nil // the top level is still open-ended
+		}
+		r.tree.close()
+	}
 	t, err := openTree(filepath.Join(r.dir, "tree"))
 	if err != nil {
 		return nil, err
@@ -220,10 +273,16 @@ func (r *Reader) openTree() (*tree, error) {
 			break
 		}
 	}
+	r.tree = t
 	return t, nil
 }
 
 func (r *Reader) rawPayload(_ context.Context, index uint64) ([]byte, error) {
+	if s := r.cachedSegment(index); s != nil {
+		if ps, err := s.readRange(index, 1); err == nil && len(ps) == 1 {
+			return ps[0], nil
+		}
+	}
 	segs, err := r.segments()
 	if err != nil {
 		return nil, err
@@ -240,4 +299,29 @@ func (r *Reader) rawPayload(_ context.Context, index uint64) ([]byte, error) {
 		return nil, errors.New("audit: entry not found")
 	}
 	return ps[0], nil
+}
+
+// cachedSegment finds the closed segment holding index among those already
+// scanned, sparing a directory listing on the proof path.
+func (r *Reader) cachedSegment(index uint64) *segment {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.closed {
+		if index >= s.first && index < s.first+s.count {
+			return s
+		}
+	}
+	return nil
+}
+
+// Close releases the tree files a proof opened.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tree == nil {
+		return nil
+	}
+	err := r.tree.close()
+	r.tree = nil
+	return err
 }

@@ -24,7 +24,7 @@ func TestRetentionRemovesAPrefixAndRecordsIt(t *testing.T) {
 	for r := range 5 {
 		appendN(t, l, 1000+r*40, 40)
 	}
-	l.bg.Wait() // let compression settle
+	l.compressing.Wait() // let compression settle
 	archive := filepath.Join(t.TempDir(), "archive")
 	res, err := l.ApplyRetention(ctx, RetentionPolicy{MaxAge: time.Nanosecond, Types: []string{"decision"}, ArchiveDir: archive}, time.Now())
 	if err != nil {

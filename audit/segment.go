@@ -31,6 +31,7 @@ type segment struct {
 	count   uint64  // records, known once scanned (always for the active one)
 	scanned bool    // count and offsets are complete
 	offsets []int64 // offsets[k] = file offset of record first+k*sparseEvery
+	zidx    *zIndex // frame index of a compressed segment
 }
 
 func segmentName(first uint64) string { return fmt.Sprintf("seg-%020d.log", first) }
@@ -95,11 +96,10 @@ func (s *segment) content() ([]byte, error) {
 	if !compressed {
 		return raw, nil
 	}
-	dec, err := zstd.NewReader(nil)
+	dec, err := sharedDecoder()
 	if err != nil {
 		return nil, err
 	}
-	defer dec.Close()
 	out, err := dec.DecodeAll(raw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("audit: decompressing segment %s: %w", filepath.Base(path), err)
@@ -207,6 +207,17 @@ func (s *segment) ensureScanned() error {
 	if scanned {
 		return nil
 	}
+	path, compressed := s.location()
+	if compressed {
+		if x, ok, err := readZIndex(path); err != nil {
+			return err
+		} else if ok {
+			s.mu.Lock()
+			s.count, s.offsets, s.zidx, s.scanned = x.count, x.plain, &x, true
+			s.mu.Unlock()
+			return nil
+		}
+	}
 	// Scanned outside the lock (content takes it); two first readers may
 	// both scan, with the same result.
 	b, err := s.content()
@@ -232,7 +243,7 @@ func (s *segment) readRange(from uint64, max int) ([][]byte, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	count, offsets := s.count, s.offsets
+	count, offsets, zidx := s.count, s.offsets, s.zidx
 	s.mu.Unlock()
 	if from < s.first || from >= s.first+count {
 		return nil, nil
@@ -244,13 +255,24 @@ func (s *segment) readRange(from uint64, max int) ([][]byte, error) {
 
 	path, compressed := s.location()
 	var src io.Reader
-	if compressed {
+	switch {
+	case compressed && zidx != nil:
+		// Decompress only the frames holding the records asked for.
+		g := int(rel / sparseEvery)
+		groups := int((skip + n + sparseEvery - 1) / sparseEvery)
+		groups = min(groups, len(zidx.compressed)-g)
+		b, err := readFrames(path, *zidx, g, groups)
+		if err != nil {
+			return nil, err
+		}
+		src = bytes.NewReader(b)
+	case compressed:
 		b, err := s.content()
 		if err != nil {
 			return nil, err
 		}
 		src = bytes.NewReader(b[start:])
-	} else {
+	default:
 		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
 			// Compressed between location() and Open: read the new form.
