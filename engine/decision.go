@@ -20,7 +20,6 @@ type Decision struct {
 	Duration time.Duration
 	Caller   string
 	Error    string
-	Labels   map[string]string
 }
 
 // DecisionLogger receives every decision. The audit log implements it; an

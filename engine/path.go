@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -10,7 +11,7 @@ import (
 )
 
 // ErrInvalidPath reports a decision path that cannot name a document.
-var ErrInvalidPath = fmt.Errorf("invalid decision path")
+var ErrInvalidPath = errors.New("invalid decision path")
 
 // pathToRef turns "security/authz/allow" into data.security.authz.allow with the
 // same rules as OPA's server: segments are URL-unescaped, integer segments

@@ -271,7 +271,7 @@ incident := {"message": "m", "severity": "critical", "indexes": [input.event.ind
 // default limits: the groups stay at the limit and every eviction counts.
 func TestMemoryBound(t *testing.T) {
 	if testing.Short() {
-		t.Skip("100k entries")
+		t.Skip("-short: pushing 100k entries is left to the full run (make test and CI run it)")
 	}
 	reg := prometheus.NewRegistry()
 	e, err := New(WithRegisterer(reg))

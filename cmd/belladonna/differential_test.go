@@ -170,21 +170,7 @@ func TestDifferentialEval(t *testing.T) {
 			os.WriteFile(inFile, raw, 0o600)
 			for _, path := range paths {
 				query := "data." + strings.ReplaceAll(path, "/", ".")
-				args := []string{"eval", "-d", policies, "-i", inFile, query}
-				var ours, errb bytes.Buffer
-				if code := run(args, &ours, &errb); code != 0 {
-					t.Fatalf("belladonna %v: exit %d: %s", args, code, errb.String())
-				}
-				theirs, err := exec.Command(opa, args...).Output()
-				if err != nil {
-					t.Fatalf("opa %v: %v", args, err)
-				}
-				var a, b any
-				json.Unmarshal(ours.Bytes(), &a)
-				json.Unmarshal(theirs, &b)
-				if !reflect.DeepEqual(a, b) {
-					t.Errorf("eval %s with %s:\n belladonna %s\n opa        %s", query, inFile, ours.String(), theirs)
-				}
+				sameEvalOutput(t, opa, "eval", "-d", policies, "-i", inFile, query)
 				compared++
 			}
 		}
@@ -202,23 +188,26 @@ func TestDifferentialEvalBundleFlag(t *testing.T) {
 	writeFile(t, dir, "b/app/data.json", `{"limit": 3}`)
 	writeFile(t, dir, "b/app/extra.json", `{"ignored_in_bundles": true}`)
 	writeFile(t, dir, "b/app/app.rego", "package app\n\nok if data.app.limit > 2\n")
-	for _, args := range [][]string{
-		{"eval", "-b", filepath.Join(dir, "b"), "data.app"},
-		{"eval", "-d", filepath.Join(dir, "b", "app"), "data"},
-	} {
-		var ours, errb bytes.Buffer
-		if code := run(args, &ours, &errb); code != 0 {
-			t.Fatalf("belladonna %v: exit %d: %s", args, code, errb.String())
-		}
-		theirs, err := exec.Command(opa, args...).Output()
-		if err != nil {
-			t.Fatalf("opa %v: %v", args, err)
-		}
-		var a, b any
-		json.Unmarshal(ours.Bytes(), &a)
-		json.Unmarshal(theirs, &b)
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("%v:\n belladonna %s\n opa        %s", args, ours.String(), theirs)
-		}
+	sameEvalOutput(t, opa, "eval", "-b", filepath.Join(dir, "b"), "data.app")
+	sameEvalOutput(t, opa, "eval", "-d", filepath.Join(dir, "b", "app"), "data")
+}
+
+// sameEvalOutput runs belladonna and stock opa with the same arguments and
+// requires the same JSON output.
+func sameEvalOutput(t *testing.T, opa string, args ...string) {
+	t.Helper()
+	var ours, errb bytes.Buffer
+	if code := run(args, &ours, &errb); code != 0 {
+		t.Fatalf("belladonna %v: exit %d: %s", args, code, errb.String())
+	}
+	theirs, err := exec.Command(opa, args...).Output()
+	if err != nil {
+		t.Fatalf("opa %v: %v", args, err)
+	}
+	var a, b any
+	json.Unmarshal(ours.Bytes(), &a)
+	json.Unmarshal(theirs, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("%v:\n belladonna %s\n opa        %s", args, ours.String(), theirs)
 	}
 }
