@@ -18,6 +18,11 @@ func (JSONCodec) Encode(e *Entry) ([]byte, error) {
 	return appendEntryJSON(make([]byte, 0, 256+len(e.Input)+len(e.Result)), e)
 }
 
+// AppendEncode is Encode appending to dst.
+func (JSONCodec) AppendEncode(dst []byte, e *Entry) ([]byte, error) {
+	return appendEntryJSON(dst, e)
+}
+
 // Decode unmarshals payload into e.
 func (JSONCodec) Decode(payload []byte, e *Entry) error {
 	if err := json.Unmarshal(payload, e); err != nil {

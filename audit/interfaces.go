@@ -31,3 +31,9 @@ type Codec interface {
 	// with Erased set and no Input/Result, not as an error.
 	Decode(payload []byte, e *Entry) error
 }
+
+// AppendEncoder is implemented by codecs that can encode into a caller's
+// buffer; the log then reuses payload buffers across appends.
+type AppendEncoder interface {
+	AppendEncode(dst []byte, e *Entry) ([]byte, error)
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,16 +89,6 @@ type Recovery struct {
 	ReplayedLeaves uint64
 }
 
-type appendReq struct {
-	payload []byte
-	done    chan appendResult
-}
-
-type appendResult struct {
-	index uint64
-	err   error
-}
-
 // Log is the append-only, hash-chained, Merkle-tree audit log.
 type Log struct {
 	opts   Options
@@ -112,30 +101,40 @@ type Log struct {
 	mu       sync.RWMutex // segments slice and the active segment pointer
 	segments []*segment
 
-	// Writer-goroutine state.
+	// Writer-stage state (see writer.go).
 	active     *segment
 	activeFile *os.File
 	activeSize int64
 	chain      [sha256.Size]byte
+	next       uint64 // index the next written entry gets
 	buf        []byte
-	failed     error
-	lastCk     Checkpoint
-	lastCkAt   time.Time
-	ckFile     *os.File
-	lock       *os.File
 
-	size     atomic.Uint64
+	// Syncer-stage state.
+	treeFlushed time.Time
+	lastCk      Checkpoint
+	lastCkAt    time.Time
+	ckFile      *os.File
+
+	lock   *os.File
+	failed atomic.Pointer[error]
+
+	size     atomic.Uint64 // committed (fsynced) entries
 	notifyMu sync.Mutex
 	notify   chan struct{}
 
+	// closeMu orders Close after every Append that got into the queue.
+	closeMu sync.RWMutex
+	closed  bool
+
 	queue     chan *appendReq
+	syncQ     chan *batch
+	free      chan *batch
 	ckReq     chan chan error
 	compressQ chan *segment
 	// compressing counts segments queued or being compressed.
 	compressing sync.WaitGroup
 	quit        chan struct{}
 	done        chan struct{}
-	closed      atomic.Bool
 	bg          sync.WaitGroup
 	recovery    Recovery
 }
@@ -155,6 +154,8 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		m:      newMetrics(),
 		notify: make(chan struct{}),
 		queue:  make(chan *appendReq, opts.QueueSize),
+		syncQ:  make(chan *batch, batchesInFlight),
+		free:   make(chan *batch, batchesInFlight),
 		ckReq:  make(chan chan error),
 		// One compressor at a time: it competes with appends for the cores.
 		compressQ: make(chan *segment, 16),
@@ -188,7 +189,12 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	l.next = l.Size()
+	for range batchesInFlight {
+		l.free <- &batch{}
+	}
 	go l.writer()
+	go l.syncer()
 	if !opts.NoCompress {
 		l.bg.Go(l.compressor)
 	}
@@ -227,6 +233,12 @@ func (l *Log) openKey() error {
 // openSegments finds the segments, scans the last one and prepares it (or a
 // fresh one) for appending.
 func (l *Log) openSegments() error {
+	// A segment being created when the process died never got its name.
+	if tmp, err := filepath.Glob(filepath.Join(l.segDir, ".new-*.log")); err == nil {
+		for _, p := range tmp {
+			os.Remove(p)
+		}
+	}
 	segs, err := listSegments(l.segDir)
 	if err != nil {
 		return err
@@ -247,6 +259,9 @@ func (l *Log) openSegments() error {
 			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) and entries follow it: not a crash; run belladonna audit verify", filepath.Base(last.path), res.corruptIndex, res.corruptErr)
 		}
 		last.count, last.offsets, last.scanned = res.count, res.offsets, true
+		for _, s := range segs[:n-1] {
+			s.sealed = true
+		}
 		first, prev = res.header.first+res.count, res.lastChain
 		if !last.compressed {
 			if res.torn {
@@ -255,7 +270,7 @@ func (l *Log) openSegments() error {
 					return fmt.Errorf("audit: truncating torn tail of %s: %w", last.path, err)
 				}
 			}
-			f, err := os.OpenFile(last.path, os.O_WRONLY|os.O_APPEND, 0)
+			f, err := os.OpenFile(last.path, os.O_WRONLY, 0)
 			if err != nil {
 				return fmt.Errorf("audit: opening %s: %w", last.path, err)
 			}
@@ -266,25 +281,20 @@ func (l *Log) openSegments() error {
 		if res.torn {
 			return fmt.Errorf("audit: compressed segment %s is incomplete", last.path)
 		}
+		last.sealed = true
 	}
 	l.segments = segs
 	l.size.Store(first)
 	return l.startSegment(first, prev)
 }
 
+// startSegment makes the segment whose first entry is first the active one.
 func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
 	seg := &segment{first: first, path: filepath.Join(l.segDir, segmentName(first)), scanned: true}
-	f, err := os.OpenFile(seg.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	hdr := segmentHeader{first: first, prevChain: prev}.encode()
+	f, err := createSegment(seg.path, hdr)
 	if err != nil {
-		return fmt.Errorf("audit: creating segment: %w", err)
-	}
-	if _, err := f.Write(segmentHeader{first: first, prevChain: prev}.encode()); err != nil {
-		f.Close()
-		return fmt.Errorf("audit: writing segment header: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("audit: syncing segment: %w", err)
+		return err
 	}
 	if err := syncDir(l.segDir); err != nil {
 		f.Close()
@@ -295,6 +305,37 @@ func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
 	l.mu.Unlock()
 	l.active, l.activeFile, l.activeSize, l.chain = seg, f, headerSize, prev
 	return nil
+}
+
+// createSegment writes a segment holding only its header under a temporary
+// name and renames it into place, so that a crash never leaves a segment
+// file without a header.
+func createSegment(path string, hdr []byte) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".new-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("audit: creating segment: %w", err)
+	}
+	err = func() error {
+		if err := f.Chmod(0o640); err != nil {
+			return err
+		}
+		if _, err := f.Write(hdr); err != nil {
+			return fmt.Errorf("writing header: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("syncing: %w", err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s exists already", filepath.Base(path))
+		}
+		return os.Rename(f.Name(), path)
+	}()
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("audit: creating segment %s: %w", filepath.Base(path), err)
+	}
+	return f, nil
 }
 
 // rebuildTree makes the tree files match the segments exactly.
@@ -387,187 +428,6 @@ func (l *Log) Dir() string { return l.opts.Dir }
 // PublicKey verifies this log's checkpoints.
 func (l *Log) PublicKey() []byte { return l.key.Public() }
 
-// Append encodes e, queues it and returns once it is fsynced, with e.Index
-// set. Concurrent callers share fsyncs (group commit). A full queue blocks
-// the caller until there is room or ctx ends.
-func (l *Log) Append(ctx context.Context, e *Entry) (uint64, error) {
-	start := time.Now()
-	if l.closed.Load() {
-		return 0, ErrClosed
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	if e.Type == "" && e.Kind == KindDecision {
-		e.Type = string(KindDecision)
-	}
-	payload, err := l.opts.Codec.Encode(e)
-	if err != nil {
-		return 0, err
-	}
-	req := &appendReq{payload: payload, done: make(chan appendResult, 1)}
-	select {
-	case l.queue <- req:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-l.quit:
-		return 0, ErrClosed
-	}
-	// Once queued the entry will be written; wait for the verdict even if
-	// ctx ends, so the caller never mistakes a durable entry for a lost one.
-	res := <-req.done
-	l.m.appendSeconds.Observe(time.Since(start).Seconds())
-	if res.err != nil {
-		return 0, res.err
-	}
-	e.Index = res.index
-	return res.index, nil
-}
-
-func (l *Log) writer() {
-	defer close(l.done)
-	batch := make([]*appendReq, 0, l.opts.MaxBatch)
-	tick := time.NewTicker(l.opts.CheckpointInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case req := <-l.queue:
-			batch = append(batch[:0], req)
-		drain:
-			for len(batch) < l.opts.MaxBatch {
-				select {
-				case r := <-l.queue:
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
-			l.commit(batch)
-		case <-tick.C:
-			l.maybeCheckpoint(true)
-		case reply := <-l.ckReq:
-			var err error
-			if l.failed != nil {
-				err = l.failed
-			} else if l.Size() != l.lastCk.Size {
-				err = l.writeCheckpoint()
-			}
-			reply <- err
-		case <-l.quit:
-			for {
-				select {
-				case r := <-l.queue:
-					l.commit([]*appendReq{r})
-					continue
-				default:
-				}
-				break
-			}
-			// A final checkpoint covers everything written, so proofs for the
-			// newest entries work after a clean shutdown.
-			if l.failed == nil && l.Size() != l.lastCk.Size {
-				if err := l.writeCheckpoint(); err != nil {
-					l.log.Error("audit final checkpoint failed", logfields.Error, err)
-				}
-			}
-			return
-		}
-	}
-}
-
-// commit writes a batch with one write and one fsync, then answers every
-// caller in it.
-func (l *Log) commit(batch []*appendReq) {
-	if l.failed != nil {
-		for _, r := range batch {
-			r.done <- appendResult{err: l.failed}
-		}
-		return
-	}
-	base := l.Size()
-	prevChain, start := l.chain, l.activeSize
-	l.buf = l.buf[:0]
-	leaves := make([][]byte, len(batch))
-	offsets := make([]int64, len(batch))
-	for i, r := range batch {
-		leaves[i] = hasher.HashLeaf(r.payload)
-		l.chain = chainNext(l.chain, leaves[i])
-		offsets[i] = start + int64(len(l.buf))
-		l.buf = appendRecord(l.buf, l.chain, r.payload)
-	}
-	t0 := time.Now()
-	if _, err := l.activeFile.Write(l.buf); err != nil {
-		// Nothing of this batch was acknowledged: cut any partial write so
-		// the next batch starts on a record boundary, and let callers retry.
-		l.chain = prevChain
-		terr := l.activeFile.Truncate(start)
-		err = fmt.Errorf("audit: appending %d entries at index %d to %s: %w", len(batch), base, filepath.Base(l.active.path), err)
-		if terr != nil {
-			l.failed = fmt.Errorf("%w: %w (and could not cut the partial write: %v)", ErrFailed, err, terr)
-			err = l.failed
-		}
-		l.log.Error("audit append failed", logfields.Error, err)
-		l.m.appendErrors.Inc()
-		for _, r := range batch {
-			r.done <- appendResult{err: err}
-		}
-		return
-	}
-	if err := l.activeFile.Sync(); err != nil {
-		// After a failed fsync the page cache state is unknown; stop.
-		l.failed = fmt.Errorf("%w: syncing %s: %w", ErrFailed, filepath.Base(l.active.path), err)
-		l.log.Error("audit fsync failed", logfields.Error, l.failed)
-		l.m.appendErrors.Inc()
-		for _, r := range batch {
-			r.done <- appendResult{err: l.failed}
-		}
-		return
-	}
-	l.m.fsyncSeconds.Observe(time.Since(t0).Seconds())
-	l.m.batchSize.Observe(float64(len(batch)))
-	l.activeSize = start + int64(len(l.buf))
-
-	var treeErr error
-	l.tree.mu.Lock()
-	for _, leaf := range leaves {
-		if treeErr = l.tree.append(leaf); treeErr != nil {
-			break
-		}
-	}
-	if treeErr == nil {
-		treeErr = l.tree.flush()
-	}
-	l.tree.mu.Unlock()
-	seg := l.active
-	seg.mu.Lock()
-	for i := range batch {
-		if (seg.count+uint64(i))%sparseEvery == 0 {
-			seg.offsets = append(seg.offsets, offsets[i])
-		}
-	}
-	seg.count += uint64(len(batch))
-	seg.mu.Unlock()
-	l.size.Store(base + uint64(len(batch)))
-	l.m.entries.Add(float64(len(batch)))
-	l.wake()
-	for i, r := range batch {
-		r.done <- appendResult{index: base + uint64(i)}
-	}
-	if treeErr != nil {
-		// The entries are durable; the derived tree is rebuilt on reopen.
-		l.failed = fmt.Errorf("%w: %w", ErrFailed, treeErr)
-		l.log.Error("audit tree update failed", logfields.Error, treeErr)
-		return
-	}
-	l.maybeCheckpoint(false)
-	if l.activeSize >= l.opts.SegmentBytes {
-		if err := l.roll(); err != nil {
-			l.failed = fmt.Errorf("%w: %w", ErrFailed, err)
-			l.log.Error("audit segment roll failed", logfields.Error, err)
-		}
-	}
-}
-
 func (l *Log) wake() {
 	l.notifyMu.Lock()
 	close(l.notify)
@@ -595,30 +455,6 @@ func (l *Log) Wait(ctx context.Context, n uint64) error {
 			return ErrClosed
 		}
 	}
-}
-
-// roll closes the active segment and starts the next; the closed one is
-// compressed in the background.
-func (l *Log) roll() error {
-	old, f := l.active, l.activeFile
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("audit: closing segment: %w", err)
-	}
-	if err := l.startSegment(l.Size(), l.chain); err != nil {
-		return err
-	}
-	if !l.opts.NoCompress {
-		l.compressing.Add(1)
-		select {
-		case l.compressQ <- old:
-		default:
-			l.compressing.Done()
-			// The compressor is behind: this segment stays plain (readable
-			// all the same) rather than queueing without bound.
-			l.log.Warn("audit: compression is behind; segment left uncompressed", logfields.File, old.path)
-		}
-	}
-	return nil
 }
 
 func (l *Log) compressor() {
@@ -690,45 +526,6 @@ func compressSegment(seg *segment) error {
 // over the time the next segment takes to fill.
 const compressPace = 128 << 20
 
-// maybeCheckpoint signs a checkpoint when enough entries or time passed.
-func (l *Log) maybeCheckpoint(timed bool) {
-	size := l.Size()
-	if size == l.lastCk.Size || l.failed != nil {
-		return
-	}
-	due := size-l.lastCk.Size >= l.opts.CheckpointEvery ||
-		(timed && time.Since(l.lastCkAt) >= l.opts.CheckpointInterval)
-	if !due {
-		return
-	}
-	if err := l.writeCheckpoint(); err != nil {
-		l.log.Error("audit checkpoint failed", logfields.Error, err)
-		l.m.appendErrors.Inc()
-	}
-}
-
-func (l *Log) writeCheckpoint() error {
-	root, err := l.tree.root()
-	if err != nil {
-		return err
-	}
-	c := Checkpoint{Size: l.tree.size(), Root: root, Time: time.Now().UTC()}
-	l.key.sign(&c)
-	line, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	if _, err := l.ckFile.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("audit: writing checkpoint: %w", err)
-	}
-	if err := l.ckFile.Sync(); err != nil {
-		return fmt.Errorf("audit: syncing checkpoint: %w", err)
-	}
-	l.lastCk, l.lastCkAt = c, time.Now()
-	l.m.checkpoints.Inc()
-	return nil
-}
-
 // Checkpoint signs a checkpoint of the current size now (unless the last
 // one already covers it) and returns the latest checkpoint.
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
@@ -760,9 +557,13 @@ func (l *Log) latestCheckpoint() (Checkpoint, error) {
 // Close stops the writer after committing what is queued, signs a final
 // checkpoint, and waits for background compression.
 func (l *Log) Close() error {
-	if l.closed.Swap(true) {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
 		return nil
 	}
+	l.closed = true
+	l.closeMu.Unlock()
 	close(l.quit)
 	<-l.done
 	close(l.compressQ)

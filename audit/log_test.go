@@ -223,7 +223,8 @@ func TestTornTailIsCutAndReported(t *testing.T) {
 	last := segs[len(segs)-1].path
 	// Half a record: a length that promises more than was written.
 	f, _ := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(appendRecord(nil, [32]byte{}, []byte(`{"kind":"decision","decision_id":"never-acked"}`))[:30])
+	f.Write(appendRecord(nil, [32]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32},
+		[]byte(`{"kind":"decision","decision_id":"never-acked"}`))[:30])
 	f.Close()
 
 	l = openLog(t, dir)

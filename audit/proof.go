@@ -60,8 +60,11 @@ func (l *Log) proveInclusionAt(index, size uint64) (InclusionProof, error) {
 	if len(payloads) != 1 {
 		return InclusionProof{}, fmt.Errorf("audit: entry %d not readable", index)
 	}
-	l.tree.mu.RLock()
-	defer l.tree.mu.RUnlock()
+	l.tree.mu.Lock()
+	defer l.tree.mu.Unlock()
+	if err := l.tree.flush(); err != nil {
+		return InclusionProof{}, err
+	}
 	leaf, err := l.tree.node(compact.NewNodeID(0, index))
 	if err != nil {
 		return InclusionProof{}, err
@@ -83,8 +86,11 @@ func (l *Log) ProveConsistency(size1, size2 uint64) (ConsistencyProof, error) {
 	if size1 > size2 || size2 > l.Size() {
 		return ConsistencyProof{}, fmt.Errorf("audit: consistency from %d to %d: want size1 <= size2 <= %d", size1, size2, l.Size())
 	}
-	l.tree.mu.RLock()
-	defer l.tree.mu.RUnlock()
+	l.tree.mu.Lock()
+	defer l.tree.mu.Unlock()
+	if err := l.tree.flush(); err != nil {
+		return ConsistencyProof{}, err
+	}
 	r1, err := l.tree.rootAt(size1)
 	if err != nil {
 		return ConsistencyProof{}, err

@@ -70,9 +70,9 @@ func (l *Log) ApplyRetention(ctx context.Context, p RetentionPolicy, now time.Ti
 			return res, err
 		}
 		s.mu.Lock()
-		first, count := s.first, s.count
+		first, count, sealed := s.first, s.count, s.sealed
 		s.mu.Unlock()
-		if count == 0 {
+		if count == 0 || !sealed {
 			break
 		}
 		entries, err := l.Read(ctx, first, int(count))

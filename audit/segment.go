@@ -32,6 +32,9 @@ type segment struct {
 	scanned bool    // count and offsets are complete
 	offsets []int64 // offsets[k] = file offset of record first+k*sparseEvery
 	zidx    *zIndex // frame index of a compressed segment
+	// sealed: closed for writing and every record in it committed; only
+	// sealed segments may be removed by retention.
+	sealed bool
 }
 
 func segmentName(first uint64) string { return fmt.Sprintf("seg-%020d.log", first) }

@@ -59,7 +59,8 @@ func (t *tree) level(l uint) (*os.File, *bufio.Writer, error) {
 		if _, err := t.levels[l].Seek(0, io.SeekEnd); err != nil {
 			return nil, nil, err
 		}
-		t.bufs[l] = bufio.NewWriterSize(t.levels[l], 4096)
+		// Level 0 takes 32 bytes per entry; higher levels half as much each.
+		t.bufs[l] = bufio.NewWriterSize(t.levels[l], max(4096, 64<<10>>l))
 	}
 	return t.levels[l], t.bufs[l], nil
 }
