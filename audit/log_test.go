@@ -326,3 +326,16 @@ func TestWaitWakesOnAppend(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestHashesMatchRFC6962(t *testing.T) {
+	l, r := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
+	if got, want := hashChildren(l, r), hasher.HashChildren(l, r); !bytes.Equal(got, want) {
+		t.Fatalf("hashChildren %x, want %x", got, want)
+	}
+	h := newLeafHasher()
+	for _, p := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte("entry"), 100)} {
+		if got, want := h.sum(nil, p), hasher.HashLeaf(p); !bytes.Equal(got, want) {
+			t.Fatalf("leaf of %q: %x, want %x", p, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +19,32 @@ import (
 
 // hasher is the RFC 6962 SHA-256 tree hasher every proof is checked with.
 var hasher = rfc6962.New(crypto.SHA256)
+
+// hashChildren is hasher.HashChildren, SHA-256(0x01 || l || r), without
+// allocating a digest per node: verify and the writer hash one node per
+// entry. TestHashesMatchRFC6962 holds it to the library's.
+func hashChildren(l, r []byte) []byte {
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = 1
+	copy(buf[1:], l)
+	copy(buf[1+sha256.Size:], r)
+	sum := sha256.Sum256(buf[:])
+	return sum[:]
+}
+
+// leafHasher computes RFC 6962 leaf hashes, SHA-256(0x00 || payload), with
+// one reused digest. Not safe for concurrent use.
+type leafHasher struct{ d hash.Hash }
+
+func newLeafHasher() *leafHasher { return &leafHasher{d: sha256.New()} }
+
+// sum appends the leaf hash of payload to dst.
+func (h *leafHasher) sum(dst, payload []byte) []byte {
+	h.d.Reset()
+	h.d.Write([]byte{0})
+	h.d.Write(payload)
+	return h.d.Sum(dst)
+}
 
 // tree stores every perfect-subtree node of the log's Merkle tree, one file
 // per level (level-00 holds the leaf hashes), so that a proof for any entry
@@ -40,7 +67,7 @@ func openTree(dir string) (*tree, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("audit: creating %s: %w", dir, err)
 	}
-	t := &tree{dir: dir, fact: &compact.RangeFactory{Hash: hasher.HashChildren}}
+	t := &tree{dir: dir, fact: &compact.RangeFactory{Hash: hashChildren}}
 	t.rng = t.fact.NewEmptyRange(0)
 	return t, nil
 }
@@ -248,7 +275,7 @@ func (t *tree) inclusion(index, size uint64) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return n.Rehash(hashes, hasher.HashChildren)
+	return n.Rehash(hashes, hashChildren)
 }
 
 // consistency returns the RFC 6962 consistency proof between two sizes.
@@ -261,7 +288,7 @@ func (t *tree) consistency(size1, size2 uint64) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return n.Rehash(hashes, hasher.HashChildren)
+	return n.Rehash(hashes, hashChildren)
 }
 
 func (t *tree) close() error {

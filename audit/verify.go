@@ -10,6 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -96,7 +99,7 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 	}
 	defer closeLeaves()
 
-	fact := &compact.RangeFactory{Hash: hasher.HashChildren}
+	fact := &compact.RangeFactory{Hash: hashChildren}
 	rng := fact.NewEmptyRange(0)
 	ckNext := 0
 	checkCheckpoints := func(size uint64) {
@@ -121,33 +124,25 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 		}
 	}
 
+	// Segments are checked in parallel (read, decompress, CRC, leaf hash,
+	// chain within the segment: each segment is self-contained from its
+	// header); the tree, checkpoints and links between segments are then
+	// checked in order. At most a few segments' leaves are held at once.
+	checks := checkSegments(ctx, segs)
 	var idx uint64
 	var chain [sha256.Size]byte
 	started := false
-	var buf []byte
-	for _, seg := range segs {
+	for sc := range checks.results() {
 		if err := ctx.Err(); err != nil {
+			checks.stop()
 			return nil, err
 		}
-		name := filepath.Base(seg.path)
-		rc, err := seg.openStream()
-		if err != nil {
-			add(Problem{Index: idx, Segment: name, Kind: ProblemSegment, Message: err.Error()})
+		name := sc.name
+		if sc.err != nil {
+			add(Problem{Index: idx, Segment: name, Kind: ProblemSegment, Message: sc.err.Error()})
 			continue
 		}
-		br := bufio.NewReaderSize(rc, 1<<20)
-		hb := make([]byte, headerSize)
-		if _, err := io.ReadFull(br, hb); err != nil {
-			rc.Close()
-			add(Problem{Index: idx, Segment: name, Kind: ProblemSegment, Message: "segment header unreadable"})
-			continue
-		}
-		h, err := decodeHeader(hb)
-		if err != nil {
-			rc.Close()
-			add(Problem{Index: idx, Segment: name, Kind: ProblemSegment, Message: err.Error()})
-			continue
-		}
+		h := sc.header
 		if !started {
 			started = true
 			idx, chain = h.first, h.prevChain
@@ -170,40 +165,44 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 			}
 			if h.prevChain != chain {
 				add(Problem{Index: idx, Segment: name, Kind: ProblemChain, Message: "segment header does not continue the previous segment's hash chain"})
-				chain = h.prevChain
 			}
 		}
-		for {
-			r, err := readRecord(br, &buf)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				add(Problem{Index: idx, Segment: name, Kind: ProblemCorrupt,
-					Message: fmt.Sprintf("entry %d: %v; the rest of the segment cannot be read", idx, err)})
-				break
-			}
-			inRange := idx >= opts.From && (opts.To == 0 || idx < opts.To)
-			leaf := hasher.HashLeaf(r.payload)
-			if inRange {
-				rep.Checked++
-				if want := chainNext(chain, leaf); want != r.chain {
-					add(Problem{Index: idx, Segment: name, Kind: ProblemChain,
-						Message: fmt.Sprintf("entry %d does not follow entry %d in the hash chain: modified, inserted, removed or reordered", idx, idx-1)})
+		inRange := func(i uint64) bool { return i >= opts.From && (opts.To == 0 || i < opts.To) }
+		pi := 0
+		for k := range sc.count {
+			leaf := sc.leaves[k*sha256.Size : (k+1)*sha256.Size]
+			for ; pi < len(sc.problems) && sc.problems[pi].Index <= idx; pi++ {
+				if inRange(sc.problems[pi].Index) {
+					add(sc.problems[pi])
 				}
+			}
+			if inRange(idx) {
+				rep.Checked++
 				if stored, ok := leaves(idx); ok && string(stored) != string(leaf) {
 					add(Problem{Index: idx, Segment: name, Kind: ProblemLeaf,
 						Message: fmt.Sprintf("entry %d differs from the leaf hash recorded for it in the Merkle tree", idx)})
 				}
 			}
-			chain = r.chain
+			if idx%2 == 0 {
+				// A leaf at an even index stays in the compact range as is
+				// (nothing to merge with yet): copy it, so the range does
+				// not pin the segment's whole leaf buffer.
+				leaf = slices.Clone(leaf)
+			}
 			if err := rng.Append(leaf, nil); err != nil {
+				checks.stop()
 				return nil, err
 			}
 			idx++
 			checkCheckpoints(idx)
 		}
-		rc.Close()
+		for ; pi < len(sc.problems); pi++ {
+			add(sc.problems[pi]) // an unreadable record: reported whatever the range
+		}
+		chain = sc.lastChain
+		if sc.count == 0 {
+			chain = h.prevChain
+		}
 	}
 	rep.Entries = idx
 	if n := len(cks); n > 0 && cks[n-1].Size > idx {
@@ -292,4 +291,134 @@ func leafCount(path string) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(st.Size()) / sha256.Size, true
+}
+
+// segCheck is what one segment's own check found.
+type segCheck struct {
+	name      string
+	err       error // the segment could not be read at all
+	header    segmentHeader
+	count     int
+	leaves    []byte // count leaf hashes, 32 bytes each
+	lastChain [sha256.Size]byte
+	// problems found inside the segment (chain breaks, an unreadable
+	// record), in index order.
+	problems []Problem
+}
+
+// checkSegment reads one segment and checks what it can alone: record
+// checksums and the hash chain from the segment header on.
+func checkSegment(seg *segment) *segCheck {
+	sc := &segCheck{name: filepath.Base(seg.path)}
+	rc, err := seg.openStream()
+	if err != nil {
+		sc.err = err
+		return sc
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<20)
+	hb := make([]byte, headerSize)
+	if _, err := io.ReadFull(br, hb); err != nil {
+		sc.err = errors.New("segment header unreadable")
+		return sc
+	}
+	if sc.header, err = decodeHeader(hb); err != nil {
+		sc.err = err
+		return sc
+	}
+	idx, chain := sc.header.first, sc.header.prevChain
+	var buf []byte
+	lh := newLeafHasher()
+	if seg.count > 0 {
+		sc.leaves = make([]byte, 0, seg.count*sha256.Size)
+	}
+	for {
+		r, err := readRecord(br, &buf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			sc.problems = append(sc.problems, Problem{Index: idx, Segment: sc.name, Kind: ProblemCorrupt,
+				Message: fmt.Sprintf("entry %d: %v; the rest of the segment cannot be read", idx, err)})
+			break
+		}
+		n := len(sc.leaves)
+		sc.leaves = lh.sum(sc.leaves, r.payload)
+		leaf := sc.leaves[n:]
+		if want := chainNext(chain, leaf); want != r.chain && len(sc.problems) < maxProblems {
+			sc.problems = append(sc.problems, Problem{Index: idx, Segment: sc.name, Kind: ProblemChain,
+				Message: fmt.Sprintf("entry %d does not follow entry %d in the hash chain: modified, inserted, removed or reordered", idx, idx-1)})
+		}
+		chain = r.chain
+		sc.count++
+		idx++
+	}
+	sc.lastChain = chain
+	return sc
+}
+
+// segmentChecks runs checkSegment over segments on every core and hands
+// the results back in segment order.
+type segmentChecks struct {
+	ordered chan chan *segCheck
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func checkSegments(ctx context.Context, segs []*segment) *segmentChecks {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	c := &segmentChecks{ordered: make(chan chan *segCheck, workers), cancel: cancel}
+	type job struct {
+		seg *segment
+		out chan *segCheck
+	}
+	jobs := make(chan job)
+	c.wg.Go(func() {
+		defer close(c.ordered)
+		defer close(jobs)
+		for _, seg := range segs {
+			out := make(chan *segCheck, 1)
+			select {
+			case c.ordered <- out: // bounds the segments held at once
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{seg, out}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range workers {
+		c.wg.Go(func() {
+			for j := range jobs {
+				j.out <- checkSegment(j.seg)
+			}
+		})
+	}
+	return c
+}
+
+// results yields the checks in segment order.
+func (c *segmentChecks) results() func(func(*segCheck) bool) {
+	return func(yield func(*segCheck) bool) {
+		defer c.stop()
+		for out := range c.ordered {
+			if !yield(<-out) {
+				return
+			}
+		}
+	}
+}
+
+// stop ends the workers early and waits for them.
+func (c *segmentChecks) stop() {
+	c.cancel()
+	go func() {
+		for range c.ordered {
+		}
+	}()
+	c.wg.Wait()
 }
