@@ -190,7 +190,7 @@ func BenchmarkProveInclusion(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub, _ := r.PublicKey()
+	pub, _ := r.PublicKeys()
 	size := uint64(*benchLogSize)
 	b.ResetTimer()
 	i := uint64(0)
@@ -200,7 +200,7 @@ func BenchmarkProveInclusion(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := VerifyInclusionProof(p, pub); err != nil {
+		if err := VerifyInclusionProof(p, pub...); err != nil {
 			b.Fatal(err)
 		}
 	}

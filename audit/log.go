@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -214,7 +215,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 func (l *Log) openKey() error {
 	if l.opts.CheckpointKey != nil {
 		l.key = l.opts.CheckpointKey
-		return nil
+		return l.publishKey()
 	}
 	path := filepath.Join(l.opts.Dir, "checkpoint.key")
 	k, err := LoadCheckpointKey(path)
@@ -227,6 +228,29 @@ func (l *Log) openKey() error {
 		return err
 	}
 	l.key = k
+	return nil
+}
+
+// publishKey keeps checkpoint.key.pub equal to the configured key's public
+// key, so verify and proofs find it beside the log; the previous one is kept
+// as checkpoint.key.pub.<its id> for the checkpoints it signed.
+func (l *Log) publishKey() error {
+	path := filepath.Join(l.opts.Dir, "checkpoint.key.pub")
+	if old, err := LoadPublicKey(path); err == nil {
+		id, err := keyID(old)
+		if err == nil && id == l.key.ID() {
+			return nil
+		}
+		if err == nil {
+			if err := writePublicKey(path+"."+id, old); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writePublicKey(path, l.key.Public()); err != nil {
+		return err
+	}
+	l.log.Info("audit log: checkpoints are signed by a new key", "key_id", l.key.ID())
 	return nil
 }
 
@@ -426,7 +450,7 @@ func (l *Log) Recovery() Recovery { return l.recovery }
 func (l *Log) Dir() string { return l.opts.Dir }
 
 // PublicKey verifies this log's checkpoints.
-func (l *Log) PublicKey() []byte { return l.key.Public() }
+func (l *Log) PublicKey() crypto.PublicKey { return l.key.Public() }
 
 func (l *Log) wake() {
 	l.notifyMu.Lock()

@@ -2,7 +2,7 @@ package audit
 
 import (
 	"context"
-	"crypto/ed25519"
+	"crypto"
 	"fmt"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -107,16 +107,16 @@ func (l *Log) ProveConsistency(size1, size2 uint64) (ConsistencyProof, error) {
 }
 
 // VerifyInclusionProof checks p with the Merkle library's own verifier: the
-// payload hashes to the leaf, the leaf and path give the root, and, when pub
-// is given, the checkpoint carrying the root is signed by pub.
-func VerifyInclusionProof(p InclusionProof, pub ed25519.PublicKey) error {
+// payload hashes to the leaf, the leaf and path give the root, and, when keys
+// are given, the checkpoint carrying the root is signed by one of them.
+func VerifyInclusionProof(p InclusionProof, keys ...crypto.PublicKey) error {
 	if got := hasher.HashLeaf(p.Payload); string(got) != string(p.LeafHash) {
 		return fmt.Errorf("audit: proof for entry %d: the payload does not hash to the leaf hash", p.Index)
 	}
 	if err := proof.VerifyInclusion(hasher, p.Index, p.Size, p.LeafHash, p.Hashes, p.Root); err != nil {
 		return fmt.Errorf("audit: proof for entry %d: %w", p.Index, err)
 	}
-	return verifyProofCheckpoint(p.Checkpoint, p.Size, p.Root, pub)
+	return verifyProofCheckpoint(p.Checkpoint, p.Size, p.Root, keys)
 }
 
 // VerifyConsistencyProof checks p with the Merkle library's verifier.
@@ -127,8 +127,8 @@ func VerifyConsistencyProof(p ConsistencyProof) error {
 	return nil
 }
 
-func verifyProofCheckpoint(ck *Checkpoint, size uint64, root []byte, pub ed25519.PublicKey) error {
-	if pub == nil {
+func verifyProofCheckpoint(ck *Checkpoint, size uint64, root []byte, keys []crypto.PublicKey) error {
+	if len(keys) == 0 {
 		return nil
 	}
 	if ck == nil {
@@ -137,5 +137,5 @@ func verifyProofCheckpoint(ck *Checkpoint, size uint64, root []byte, pub ed25519
 	if ck.Size != size || string(ck.Root) != string(root) {
 		return fmt.Errorf("audit: proof root is not the checkpoint's (size %d vs %d)", size, ck.Size)
 	}
-	return VerifyCheckpoint(*ck, pub)
+	return VerifyCheckpoint(*ck, keys...)
 }

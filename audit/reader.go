@@ -3,7 +3,7 @@ package audit
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -187,9 +187,9 @@ func (r *Reader) Checkpoints() ([]Checkpoint, error) {
 	return ReadCheckpoints(filepath.Join(r.dir, "checkpoints.jsonl"))
 }
 
-// PublicKey reads the log's checkpoint verification key.
-func (r *Reader) PublicKey() (ed25519.PublicKey, error) {
-	return LoadPublicKey(filepath.Join(r.dir, "checkpoint.key.pub"))
+// PublicKeys reads the log's checkpoint verification keys (see PublicKeys).
+func (r *Reader) PublicKeys() ([]crypto.PublicKey, error) {
+	return PublicKeys(r.dir)
 }
 
 // ProveInclusion proves entry index against the latest checkpoint that

@@ -3,7 +3,7 @@ package audit
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -42,8 +42,9 @@ const (
 type VerifyOptions struct {
 	// From and To bound the entries checked, [From, To); To 0 means the end.
 	From, To uint64
-	// PublicKey checks checkpoint signatures; nil reads Dir/checkpoint.key.pub.
-	PublicKey ed25519.PublicKey
+	// PublicKeys check checkpoint signatures (each checkpoint names its
+	// key); none reads the keys the log directory keeps (PublicKeys).
+	PublicKeys []crypto.PublicKey
 }
 
 // VerifyReport is the outcome of Verify.
@@ -76,9 +77,9 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 			rep.Problems = append(rep.Problems, p)
 		}
 	}
-	pub := opts.PublicKey
-	if pub == nil {
-		k, err := LoadPublicKey(filepath.Join(dir, "checkpoint.key.pub"))
+	pub := opts.PublicKeys
+	if len(pub) == 0 {
+		k, err := PublicKeys(dir)
 		if err != nil {
 			return nil, fmt.Errorf("audit verify: %w (pass the log's public key)", err)
 		}
@@ -110,7 +111,7 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 				continue // passed over (a gap); reported elsewhere
 			}
 			rep.Checkpoints++
-			if err := VerifyCheckpoint(c, pub); err != nil {
+			if err := VerifyCheckpoint(c, pub...); err != nil {
 				add(Problem{Index: c.Size, Kind: ProblemCheckpoint, Message: err.Error()})
 			}
 			if opts.From > 0 {

@@ -428,7 +428,9 @@ func (l *Log) writeCheckpoint() error {
 		return err
 	}
 	c := Checkpoint{Size: l.tree.size(), Root: root, Time: time.Now().UTC()}
-	l.key.sign(&c)
+	if err := l.key.sign(&c); err != nil {
+		return err
+	}
 	line, err := json.Marshal(c)
 	if err != nil {
 		return err

@@ -84,6 +84,10 @@ type Audit struct {
 	// checkpoints; empty means <data_dir>/audit/checkpoint.key, created on
 	// first use.
 	CheckpointKeyFile string `yaml:"checkpoint_key_file" json:"checkpoint_key_file"`
+	// CheckpointKMSKey signs checkpoints with a KMS key instead, by sigstore
+	// URI: hashivault://NAME, awskms:///ARN, gcpkms://projects/..., azurekms://
+	// VAULT.vault.azure.net/KEY, or NAME://REF for a sigstore-kms-NAME plugin.
+	CheckpointKMSKey string `yaml:"checkpoint_kms_key" json:"checkpoint_kms_key"`
 	// Retention removes or archives whole old segments.
 	Retention Retention `yaml:"retention" json:"retention"`
 	// Encryption seals entry payloads at rest (AES-256-GCM).

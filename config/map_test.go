@@ -21,7 +21,7 @@ func TestMapDefault(t *testing.T) {
 		},
 		"policies": map[string]any{"paths": []any{}, "v0_compatible": false},
 		"audit": map[string]any{"enabled": true, "tamper_evident": true, "mask": []any{"/input/token", "/input/api_key", "/input/password", "/input/headers/authorization"},
-			"decisions": "all", "sample_rate": 0.1, "on_failure": "closed", "checkpoint_key_file": "",
+			"decisions": "all", "sample_rate": 0.1, "on_failure": "closed", "checkpoint_key_file": "", "checkpoint_kms_key": "",
 			"retention":   map[string]any{"max_age": "", "max_bytes": float64(0), "types": []any{}, "archive_dir": "", "interval": "1h"},
 			"encryption":  map[string]any{"enabled": false, "keyring_file": "", "subjects_dir": ""},
 			"correlation": map[string]any{"enabled": false, "rules": []any{}},

@@ -103,6 +103,13 @@ func (d *decoded) validate() {
 
 	d.oneOf("audit.decisions", c.Audit.Decisions, auditModes)
 	d.oneOf("audit.on_failure", c.Audit.OnFailure, onFailures)
+	if c.Audit.CheckpointKMSKey != "" {
+		if c.Audit.CheckpointKeyFile != "" {
+			d.invalid("audit.checkpoint_kms_key", "audit.checkpoint_key_file", "set one of audit.checkpoint_key_file and audit.checkpoint_kms_key, not both")
+		} else if !strings.Contains(c.Audit.CheckpointKMSKey, "://") {
+			d.invalid("audit.checkpoint_kms_key", "", "want a KMS URI such as hashivault://KEY or awskms:///ARN, got %q", c.Audit.CheckpointKMSKey)
+		}
+	}
 	if math.IsNaN(c.Audit.SampleRate) || c.Audit.SampleRate < 0 || c.Audit.SampleRate > 1 {
 		d.invalid("audit.sample_rate", "", "want a fraction from 0 to 1, got %v", c.Audit.SampleRate)
 	}

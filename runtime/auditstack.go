@@ -87,6 +87,13 @@ func startAudit(ctx context.Context, cfg config.Config, logger *slog.Logger, reg
 		}
 		opts.CheckpointKey = k
 	}
+	if uri := cfg.Audit.CheckpointKMSKey; uri != "" {
+		k, err := CheckpointKMSKey(ctx, uri)
+		if err != nil {
+			return nil, err
+		}
+		opts.CheckpointKey = k
+	}
 	l, err := audit.Open(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,14 +20,14 @@ import (
 
 // auditParams are the flags every audit subcommand shares.
 type auditParams struct {
-	dataDir   string
-	publicKey string
-	format    string
+	dataDir    string
+	publicKeys []string
+	format     string
 }
 
 func (p *auditParams) addFlags(cmd *cobra.Command, formats bool) {
 	addDataDirFlag(cmd.Flags(), &p.dataDir)
-	cmd.Flags().StringVar(&p.publicKey, "public-key", "", "Ed25519 public key (PEM) that signs checkpoints (default: the log's checkpoint.key.pub)")
+	cmd.Flags().StringArrayVar(&p.publicKeys, "public-key", nil, "public key (PKIX PEM: Ed25519, ECDSA or RSA) that signs checkpoints; repeat for keys used over time (default: the log's checkpoint.key.pub*)")
 	if formats {
 		cmd.Flags().StringVar(&p.format, "format", "text", "output format: text|json")
 	}
@@ -64,15 +65,16 @@ func (p *auditParams) check() error {
 	return nil
 }
 
-func (p *auditParams) pub() ([]byte, error) {
-	if p.publicKey == "" {
-		return nil, nil
+func (p *auditParams) pub() ([]crypto.PublicKey, error) {
+	var keys []crypto.PublicKey
+	for _, path := range p.publicKeys {
+		k, err := audit.LoadPublicKey(path)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		keys = append(keys, k)
 	}
-	k, err := audit.LoadPublicKey(p.publicKey)
-	if err != nil {
-		return nil, usageError(err)
-	}
-	return k, nil
+	return keys, nil
 }
 
 func newAuditCommand(g *globalParams, stdout io.Writer) *cobra.Command {
@@ -119,7 +121,7 @@ with its index. Exit 1 when anything is wrong.`,
 			if err != nil {
 				return err
 			}
-			rep, err := audit.Verify(cmd.Context(), p.dir(g, cmd), audit.VerifyOptions{From: from, To: to, PublicKey: pub})
+			rep, err := audit.Verify(cmd.Context(), p.dir(g, cmd), audit.VerifyOptions{From: from, To: to, PublicKeys: pub})
 			if err != nil {
 				return usageError(err)
 			}
@@ -213,15 +215,15 @@ func newAuditVerifyProofCommand(g *globalParams, stdout io.Writer) *cobra.Comman
 			if err != nil {
 				return err
 			}
-			if pub == nil {
+			if len(pub) == 0 {
 				if r, err := audit.OpenReader(p.dir(g, cmd), nil); err == nil {
-					pub, _ = r.PublicKey()
+					pub, _ = r.PublicKeys()
 				}
 			}
-			if pub == nil {
+			if len(pub) == 0 {
 				return usageError(errors.New("no public key: pass --public-key to check the checkpoint signature"))
 			}
-			if err := audit.VerifyInclusionProof(ip, pub); err != nil {
+			if err := audit.VerifyInclusionProof(ip, pub...); err != nil {
 				return findingsError(err)
 			}
 			fmt.Fprintf(stdout, "OK: entry %d is in the log of %d entries (root %x, checkpoint signed by %s)\n", ip.Index, ip.Size, ip.Root, ip.Checkpoint.KeyID)
