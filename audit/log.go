@@ -200,7 +200,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.bg.Go(l.compressor)
 	}
 	if r := l.recovery; r.TornBytes > 0 {
-		l.log.Warn("audit log: truncated a torn tail", "segment", r.Segment, "bytes", r.TornBytes, logfields.Count, l.Size())
+		l.log.Warn("audit log: truncated a torn tail", logfields.Segment, r.Segment, logfields.Bytes, r.TornBytes, logfields.Count, l.Size())
 		_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventTornTail, Severity: "medium",
 			Message: fmt.Sprintf("recovered after a crash: cut %d bytes of an unacknowledged write from %s", r.TornBytes, r.Segment),
 			Attrs:   map[string]string{"segment": r.Segment, "bytes": strconv.FormatInt(r.TornBytes, 10)}})
@@ -221,7 +221,7 @@ func (l *Log) openKey() error {
 	k, err := LoadCheckpointKey(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if k, err = GenerateCheckpointKey(path); err == nil {
-			l.log.Info("audit log: created checkpoint signing key", logfields.File, path, "key_id", k.ID())
+			l.log.Info("audit log: created checkpoint signing key", logfields.File, path, logfields.KeyID, k.ID())
 		}
 	}
 	if err != nil {

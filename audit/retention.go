@@ -118,7 +118,7 @@ func (l *Log) ApplyRetention(ctx context.Context, p RetentionPolicy, now time.Ti
 	if p.ArchiveDir != "" {
 		action = "archived to " + p.ArchiveDir
 	}
-	l.log.Info("audit retention", "segments", len(res.Segments), logfields.Count, res.Entries, "action", action)
+	l.log.Info("audit retention", logfields.Segments, len(res.Segments), logfields.Count, res.Entries, logfields.Action, action)
 	_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventRetention, Severity: "info",
 		Message: fmt.Sprintf("retention %s %d segment(s): entries %d to %d (%d bytes)", action, len(res.Segments), res.FirstIndex-res.Entries, res.FirstIndex-1, res.Bytes),
 		Attrs: map[string]string{

@@ -33,6 +33,7 @@ type auditStack struct {
 	retDone  sync.WaitGroup
 	logger   *slog.Logger
 	subjects *crypt.SubjectStore
+	control  *controlServer
 }
 
 // OpenCodec returns the codec the configuration asks for: JSON, or the
@@ -114,6 +115,13 @@ func startAudit(ctx context.Context, cfg config.Config, logger *slog.Logger, reg
 	if err := st.startRetention(cfg); err != nil {
 		st.stop(ctx)
 		return nil, err
+	}
+	// Without the socket, erase and rotate-key need serve stopped; serving
+	// decisions does not depend on it.
+	if c, err := startControl(dir, l, subjects, logger); err != nil {
+		logger.Warn("audit: no control socket; audit erase and rotate-key need serve stopped", logfields.Error, err)
+	} else {
+		st.control = c
 	}
 	return st, nil
 }
@@ -210,7 +218,7 @@ func (st *auditStack) startRetention(cfg config.Config) error {
 			if res, err := st.log.ApplyRetention(ctx, p, time.Now()); err != nil && ctx.Err() == nil {
 				st.logger.Error("audit retention failed", logfields.Error, err)
 			} else if len(res.Segments) > 0 {
-				st.logger.Info("audit retention applied", "segments", len(res.Segments), logfields.Count, res.Entries)
+				st.logger.Info("audit retention applied", logfields.Segments, len(res.Segments), logfields.Count, res.Entries)
 			}
 			select {
 			case <-ctx.Done():
@@ -225,6 +233,9 @@ func (st *auditStack) startRetention(cfg config.Config) error {
 // stop shuts the readers down before the log, so nothing reads a closed log.
 func (st *auditStack) stop(ctx context.Context) error {
 	var err error
+	if st.control != nil {
+		err = st.control.stop(ctx)
+	}
 	if st.stopRet != nil {
 		st.stopRet()
 		st.retDone.Wait()

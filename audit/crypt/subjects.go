@@ -408,6 +408,9 @@ func wrapAAD(kid, skid, index string) []byte {
 }
 
 // String keeps key material out of prints, as on Keyring.
+// Keyring is the keyring the store wraps subject keys with.
+func (s *SubjectStore) Keyring() *Keyring { return s.keyring }
+
 func (s *SubjectStore) String() string { return fmt.Sprintf("crypt.SubjectStore{dir: %q}", s.root) }
 
 // Format routes every fmt verb through String.

@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/audit/crypt"
+	"github.com/belladonna-dev/belladonna/config"
 	"github.com/belladonna-dev/belladonna/runtime"
 )
 
@@ -24,8 +23,9 @@ on). The stored bytes stay, so the hash chain, the Merkle tree and every
 checkpoint still verify; the sealed fields (input, result, caller, message)
 read as erased from now on. The erasure is recorded in the log.
 
-The log must not be open in another process (stop serve first): a running
-serve caches subject keys and would keep using the destroyed one.`,
+While serve runs, the erasure is made by serve itself (through the control
+socket in the audit directory), so its key cache and its sinks stop using
+the key at once; otherwise the log is opened here.`,
 		Example: `  belladonna audit erase alice`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -34,29 +34,24 @@ serve caches subject keys and would keep using the destroyed one.`,
 				cfg.DataDir = dataDir
 			}
 			if !cfg.Audit.Encryption.Enabled {
-				return usageError(errors.New("audit.encryption.enabled is false: entries are not sealed per subject, so they cannot be crypto-erased"))
+				return usageError(runtime.ErrNoEncryption)
 			}
-			codec, subjects, err := runtime.OpenCodec(cfg)
-			if err != nil {
-				return usageError(err)
+			res, err := runtime.NewControlClient(runtime.AuditDir(cfg.DataDir)).Erase(cmd.Context(), args[0])
+			via := "serve"
+			if errors.Is(err, runtime.ErrNotRunning) {
+				via = "this process"
+				err = withLog(cmd, cfg, func(l *audit.Log, subjects *crypt.SubjectStore) error {
+					res, err = runtime.EraseSubject(cmd.Context(), l, subjects, args[0])
+					return err
+				})
 			}
-			l, err := audit.Open(cmd.Context(), audit.Options{Dir: runtime.AuditDir(cfg.DataDir), Codec: codec})
-			if err != nil {
-				return usageError(err)
-			}
-			defer l.Close()
-			rec, err := subjects.Erase(cmd.Context(), args[0])
-			if errors.Is(err, crypt.ErrUnknownSubject) {
+			if ce, ok := errors.AsType[*runtime.ControlError](err); (ok && ce.Code == "unknown_subject") || errors.Is(err, crypt.ErrUnknownSubject) {
 				return findingsError(fmt.Errorf("no key for subject %q: never recorded, or already erased", args[0]))
 			}
 			if err != nil {
 				return usageError(err)
 			}
-			idx, err := l.Append(cmd.Context(), rec.Entry())
-			if err != nil {
-				return fmt.Errorf("key destroyed, but recording the erasure failed: %w", err)
-			}
-			fmt.Fprintf(stdout, "erased: subject key %s destroyed; recorded as entry %d\n", rec.SubjectKeyID, idx)
+			fmt.Fprintf(stdout, "erased: subject key %s destroyed by %s; recorded as entry %d\n", res.SubjectKeyID, via, res.Index)
 			return nil
 		},
 	}
@@ -64,11 +59,29 @@ serve caches subject keys and would keep using the destroyed one.`,
 	return cmd
 }
 
+// withLog opens the audit log with the configured codec for a command that
+// writes to it (serve is not running).
+func withLog(cmd *cobra.Command, cfg config.Config, f func(*audit.Log, *crypt.SubjectStore) error) error {
+	codec, subjects, err := runtime.OpenCodec(cfg)
+	if err != nil {
+		return err
+	}
+	l, err := audit.Open(cmd.Context(), audit.Options{Dir: runtime.AuditDir(cfg.DataDir), Codec: codec})
+	if err != nil {
+		return err
+	}
+	return errors.Join(f(l, subjects), l.Close())
+}
+
 func newAuditKeysCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
-		Use:     "rotate-key",
-		Short:   "Rotate the audit encryption key: new entries use a new key, old ones stay readable",
+		Use:   "rotate-key",
+		Short: "Rotate the audit encryption key: new entries use a new key, old ones stay readable",
+		Long: `Make a new master key active in the keyring; entries written from now on are
+sealed under it and older entries stay readable. The rotation is recorded in
+the log. While serve runs, serve rotates its own keyring (through the
+control socket), so it switches at once.`,
 		Example: `  belladonna audit rotate-key`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,22 +89,22 @@ func newAuditKeysCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 			if cmd.Flags().Changed("data-dir") {
 				cfg.DataDir = dataDir
 			}
-			path := cfg.Audit.Encryption.KeyringFile
-			if path == "" {
-				path = filepath.Join(runtime.AuditDir(cfg.DataDir), "keyring.json")
+			if !cfg.Audit.Encryption.Enabled {
+				return usageError(runtime.ErrNoEncryption)
 			}
-			kr, err := crypt.LoadKeyring(path)
-			if errors.Is(err, os.ErrNotExist) {
-				return usageError(fmt.Errorf("no keyring at %s (audit.encryption creates it on first use)", path))
+			res, err := runtime.NewControlClient(runtime.AuditDir(cfg.DataDir)).RotateKey(cmd.Context())
+			via := "serve"
+			if errors.Is(err, runtime.ErrNotRunning) {
+				via = "this process"
+				err = withLog(cmd, cfg, func(l *audit.Log, subjects *crypt.SubjectStore) error {
+					res, err = runtime.RotateKey(cmd.Context(), l, subjects)
+					return err
+				})
 			}
 			if err != nil {
 				return usageError(err)
 			}
-			info, err := kr.Rotate()
-			if err != nil {
-				return usageError(err)
-			}
-			fmt.Fprintf(stdout, "rotated: key %s is now active\n", info.ID)
+			fmt.Fprintf(stdout, "rotated: key %s is now active (rotated by %s; recorded as entry %d)\n", res.KeyID, via, res.Index)
 			return nil
 		},
 	}

@@ -15,4 +15,13 @@ const (
 	Count      = "count"
 	Config     = "config"
 	Version    = "version"
+	// Audit log keys.
+	Index        = "index"
+	Segment      = "segment"
+	Segments     = "segments"
+	Bytes        = "bytes"
+	KeyID        = "key_id"
+	SubjectKeyID = "subject_key_id"
+	Action       = "action"
+	UID          = "uid"
 )
