@@ -28,8 +28,10 @@ lint: build ## gofmt, go vet, and belladonna's own validator rules over the ship
 	$(GO) vet ./...
 	$(BIN)/belladonna validate --fail-on warning policies/
 
-bench: ## Go benchmarks: Belladonna's engine and server vs stock OPA's rego from the same module
+bench: ## Go benchmarks: engine and server vs stock OPA's rego from the same module; audit log append, verify, proofs
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./engine/ ./server/
+	$(GO) test -run '^$$' -bench 'AppendDurable|AppendAtRate' -benchtime 600000x ./audit/
+	$(GO) test -run '^$$' -bench 'Verify|ProveInclusion' ./audit/
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in $$($(GO) list ./...); do \

@@ -33,8 +33,11 @@ type Options struct {
 	// QueueSize bounds appends waiting for the writer (default 8192); callers
 	// beyond it block: back-pressure instead of unbounded memory.
 	QueueSize int
-	// MaxBatch bounds the entries committed by one fsync (default 4096).
+	// MaxBatch bounds the entries one write(2) carries (default 4096).
 	MaxBatch int
+	// MaxUnsynced bounds the entries written but not yet fsynced (default
+	// 16384); with QueueSize it bounds the memory appends hold.
+	MaxUnsynced int
 	// CheckpointEvery signs a checkpoint after this many entries (default
 	// 100000) and CheckpointInterval after this much time with new entries
 	// (default 10s).
@@ -57,6 +60,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 4096
+	}
+	if o.MaxUnsynced <= 0 {
+		o.MaxUnsynced = defaultMaxUnsynced
 	}
 	if o.CheckpointEvery == 0 {
 		o.CheckpointEvery = 100000
@@ -129,7 +135,9 @@ type Log struct {
 
 	queue     chan *appendReq
 	syncQ     chan *batch
-	free      chan *batch
+	free      chan *batch // recycled batches
+	unsynced  atomic.Int64
+	released  chan struct{} // the syncer freed room under MaxUnsynced
 	ckReq     chan chan error
 	compressQ chan *segment
 	// compressing counts segments queued or being compressed.
@@ -155,9 +163,11 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		m:      newMetrics(),
 		notify: make(chan struct{}),
 		queue:  make(chan *appendReq, opts.QueueSize),
-		syncQ:  make(chan *batch, batchesInFlight),
-		free:   make(chan *batch, batchesInFlight),
-		ckReq:  make(chan chan error),
+		// Every batch holds at least one entry: the writer never blocks here.
+		syncQ:    make(chan *batch, opts.MaxUnsynced),
+		free:     make(chan *batch, 64),
+		released: make(chan struct{}, 1),
+		ckReq:    make(chan chan error),
 		// One compressor at a time: it competes with appends for the cores.
 		compressQ: make(chan *segment, 16),
 		quit:      make(chan struct{}),
@@ -191,9 +201,6 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.next = l.Size()
-	for range batchesInFlight {
-		l.free <- &batch{}
-	}
 	go l.writer()
 	go l.syncer()
 	if !opts.NoCompress {

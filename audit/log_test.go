@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -336,6 +337,52 @@ func TestHashesMatchRFC6962(t *testing.T) {
 	for _, p := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte("entry"), 100)} {
 		if got, want := h.sum(nil, p), hasher.HashLeaf(p); !bytes.Equal(got, want) {
 			t.Fatalf("leaf of %q: %x, want %x", p, got, want)
+		}
+	}
+}
+
+// A committer that cannot keep up (here: held at the tree update) stops the
+// writer after MaxUnsynced entries and the queue after QueueSize more; an
+// append beyond that waits, gives up with its context and is not written,
+// and once the committer resumes every waiting append completes.
+func TestBackPressureBoundsPendingAppends(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.QueueSize = 8; o.MaxUnsynced = 32; o.MaxBatch = 4 })
+	defer l.Close()
+	l.tree.mu.RLock() // the syncer blocks taking it for writing
+	var wg sync.WaitGroup
+	var acked atomic.Int64
+	for i := range 200 {
+		wg.Go(func() {
+			if _, err := l.Append(context.Background(), decisionEntry(i)); err == nil {
+				acked.Add(1)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := l.unsynced.Load(); n > 32+4 {
+		t.Fatalf("%d entries written and unsynced, bound is 32 (+ one batch)", n)
+	}
+	if q := len(l.queue); q != 8 {
+		t.Fatalf("queue holds %d, want it full at 8", q)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Append(ctx, decisionEntry(999)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("append into a full log: %v, want the context's deadline", err)
+	}
+	if acked.Load() != 0 || l.Size() != 0 {
+		t.Fatalf("%d acknowledged, size %d, before anything was durable", acked.Load(), l.Size())
+	}
+	l.tree.mu.RUnlock()
+	wg.Wait()
+	if acked.Load() != 200 || l.Size() != 200 {
+		t.Fatalf("%d acknowledged, size %d, want 200", acked.Load(), l.Size())
+	}
+	es, _ := l.Read(context.Background(), 0, 300)
+	for _, e := range es {
+		if e.DecisionID == "d-000999" {
+			t.Fatal("the append that gave up was written")
 		}
 	}
 }

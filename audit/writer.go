@@ -24,11 +24,14 @@ import (
 // While an fsync runs the writer keeps writing what arrives, and the next
 // fsync covers all of it: the fsync rate is bounded by the disk's latency,
 // not by the arrival rate, and its batches grow with the load. At most
-// batchesInFlight batches exist (the free list), so a slow disk pushes back
-// on callers through the bounded queue instead of growing memory. Indexes
-// are assigned by the writer in queue order; an entry is visible to readers
-// (Size) only once the syncer has fsynced it.
-const batchesInFlight = 64
+// Options.MaxUnsynced entries are written and not yet durable, so a slow disk
+// pushes back on callers through the bounded queue instead of growing
+// memory. Indexes are assigned by the writer in queue order; an entry is
+// visible to readers (Size) only once the syncer has fsynced it.
+const defaultMaxUnsynced = 16384
+
+// maxGroup bounds the batches one fsync commits.
+const maxGroup = 1024
 
 type appendReq struct {
 	payload []byte
@@ -161,7 +164,21 @@ func (l *Log) writer() {
 }
 
 func (l *Log) writeBatch(first *appendReq) {
-	b := <-l.free
+	// Back-pressure: at most MaxUnsynced entries written and not yet
+	// durable; the queue in front holds the rest.
+	for l.unsynced.Load() >= int64(l.opts.MaxUnsynced) {
+		select {
+		case <-l.released:
+		case <-l.done:
+			return
+		}
+	}
+	var b *batch
+	select {
+	case b = <-l.free:
+	default:
+		b = &batch{}
+	}
 	b.reqs = append(b.reqs[:0], first)
 drain:
 	for len(b.reqs) < l.opts.MaxBatch {
@@ -172,6 +189,7 @@ drain:
 			break drain
 		}
 	}
+	l.unsynced.Add(int64(len(b.reqs)))
 	l.write(b)
 	l.syncQ <- b
 }
@@ -226,7 +244,7 @@ func (l *Log) syncer() {
 	defer close(l.done)
 	tick := time.NewTicker(l.opts.CheckpointInterval)
 	defer tick.Stop()
-	group := make([]*batch, 0, batchesInFlight)
+	group := make([]*batch, 0, maxGroup)
 	for {
 		select {
 		case b, ok := <-l.syncQ:
@@ -236,7 +254,7 @@ func (l *Log) syncer() {
 				group = append(group, b)
 			}
 		drain:
-			for open && len(group) < batchesInFlight {
+			for open && len(group) < maxGroup {
 				select {
 				case b, ok := <-l.syncQ:
 					if !ok {
@@ -251,9 +269,19 @@ func (l *Log) syncer() {
 			if len(group) > 0 {
 				l.commit(group)
 			}
+			n := 0
 			for _, b := range group {
+				n += len(b.reqs)
 				clear(b.reqs)
-				l.free <- b
+				select {
+				case l.free <- b:
+				default:
+				}
+			}
+			l.unsynced.Add(-int64(n))
+			select {
+			case l.released <- struct{}{}:
+			default:
 			}
 			if !open {
 				// A final checkpoint covers everything written, so proofs
