@@ -138,6 +138,8 @@ type Log struct {
 	free      chan *batch // recycled batches
 	unsynced  atomic.Int64
 	released  chan struct{} // the syncer freed room under MaxUnsynced
+	syncBusy  atomic.Bool   // the syncer is committing a group
+	wantWork  chan struct{} // the syncer finished a group
 	ckReq     chan chan error
 	compressQ chan *segment
 	// compressing counts segments queued or being compressed.
@@ -167,6 +169,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		syncQ:    make(chan *batch, opts.MaxUnsynced),
 		free:     make(chan *batch, 64),
 		released: make(chan struct{}, 1),
+		wantWork: make(chan struct{}, 1),
 		ckReq:    make(chan chan error),
 		// One compressor at a time: it competes with appends for the cores.
 		compressQ: make(chan *segment, 16),
