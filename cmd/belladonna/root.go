@@ -104,6 +104,8 @@ Exit codes:
 		newValidateCommand(g, stdout, stderr),
 		newTestCommand(g, stdout, stderr),
 		newAuditCommand(g, stdout),
+		newHistoryCommand(stdout),
+		newShowCommand(stdout),
 	)
 	return root
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/belladonna-dev/belladonna/internal/gitfixture"
+	"github.com/belladonna-dev/belladonna/policyrepo"
+)
+
+func TestHistoryAndShow(t *testing.T) {
+	g := gitfixture.New(t)
+	c1 := g.Commit("ana", "initial", map[string][]byte{
+		"security/authz/authz.rego": []byte("package security.authz\n\ndefault allow := false\n"),
+		"config/roles.json":         []byte(`{}`),
+	})
+	c2 := g.Commit("bo", "loosen authz\n\nSecurity-Fix: none", map[string][]byte{
+		"security/authz/authz.rego": []byte("package security.authz\n\ndefault allow := true\n"),
+	})
+	code, out, errb := runCLI(t, "history", "--repo", g.Dir)
+	if code != 0 {
+		t.Fatalf("history: exit %d %s", code, errb)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], c2[:12]) || !strings.Contains(lines[0], "[authz]") ||
+		!strings.HasPrefix(lines[1], c1[:12]) || !strings.Contains(lines[1], "[authz,data]") {
+		t.Fatalf("history:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "history", "--repo", g.Dir, "--json", "-n", "1")
+	var hist []policyrepo.Version
+	if code != 0 || json.Unmarshal([]byte(out), &hist) != nil || len(hist) != 1 || hist[0].Commit != c2 {
+		t.Fatalf("history --json: exit %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, "show", "--repo", g.Dir, "HEAD~1")
+	if code != 0 || !strings.Contains(out, "commit "+c1) || !strings.Contains(out, "added    data        config/roles.json") {
+		t.Fatalf("show:\n%s", out)
+	}
+	code, _, errb = runCLI(t, "show", "--repo", g.Dir, "no-such-rev")
+	if code != 2 || !strings.Contains(errb, `unknown revision "no-such-rev"`) {
+		t.Fatalf("show of a bad revision: exit %d %s", code, errb)
+	}
+	code, _, errb = runCLI(t, "history", "--repo", t.TempDir())
+	if code != 2 || !strings.Contains(errb, "not a git repository") {
+		t.Fatalf("history outside a repository: exit %d %s", code, errb)
+	}
+}
