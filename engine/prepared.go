@@ -47,6 +47,12 @@ func (s *State) prepare(ctx context.Context, path string) (*preparedQuery, error
 	return pq, nil
 }
 
+// Eval evaluates the document at path for input without recording a
+// decision (impact replay, tooling). See eval.
+func (s *State) Eval(ctx context.Context, path string, input any) (result any, defined bool, err error) {
+	return s.eval(ctx, normalizePath(path), input)
+}
+
 // eval evaluates the document at path. defined is false when the document is
 // undefined for this input (OPA's server then omits "result").
 func (s *State) eval(ctx context.Context, path string, input any) (result any, defined bool, err error) {

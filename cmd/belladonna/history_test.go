@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,5 +45,32 @@ func TestHistoryAndShow(t *testing.T) {
 	code, _, errb = runCLI(t, "history", "--repo", t.TempDir())
 	if code != 2 || !strings.Contains(errb, "not a git repository") {
 		t.Fatalf("history outside a repository: exit %d %s", code, errb)
+	}
+}
+
+func TestDiffMeasuresALoosenedRule(t *testing.T) {
+	g := gitfixture.New(t)
+	base := "package security.authz\n\ndefault allow := false\n\nallow if input.user.role == \"admin\"\n"
+	test := "package security.authz_test\n\nimport data.security.authz\n\ntest_dev if not authz.allow with input as {\"user\": {\"role\": \"dev\"}}\n"
+	g.Commit("ana", "base", map[string][]byte{"security/authz/authz.rego": []byte(base), "security/authz/authz_test.rego": []byte(test)})
+	g.Commit("bo", "devs too", map[string][]byte{"security/authz/authz.rego": []byte(base + "\nallow if input.user.role == \"dev\"\n")})
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	code, out, errb := runCLI(t, "--config", writeFile(t, t.TempDir(), "b.yaml", "data_dir: "+t.TempDir()+"\n"),
+		"diff", "--repo", g.Dir, "--summary-file", summary, "HEAD~1")
+	if code != 0 || !strings.Contains(out, "1 loosened, 0 tightened") || !strings.Contains(out, "loosened  data.security.authz.allow: deny -> allow") {
+		t.Fatalf("diff: exit %d\n%s%s", code, out, errb)
+	}
+	md, _ := os.ReadFile(summary)
+	if !strings.Contains(string(md), "### Belladonna policy impact: risk") || !strings.Contains(string(md), "| authz | 1 | 1 | 0 | 0 |") {
+		t.Fatalf("summary:\n%s", md)
+	}
+	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--no-audit", "--fail-risk", "30", "HEAD~1", "HEAD"); code != 1 || !strings.Contains(errb, "at or above --fail-risk 30") {
+		t.Fatalf("--fail-risk: exit %d %s", code, errb)
+	}
+	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--no-audit", "v9"); code != 2 || !strings.Contains(errb, `unknown revision "v9"`) {
+		t.Fatalf("bad revision: exit %d %s", code, errb)
+	}
+	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--format", "xml", "HEAD~1"); code != 2 || !strings.Contains(errb, "unknown --format") {
+		t.Fatalf("bad format: exit %d %s", code, errb)
 	}
 }

@@ -106,6 +106,7 @@ Exit codes:
 		newAuditCommand(g, stdout),
 		newHistoryCommand(stdout),
 		newShowCommand(stdout),
+		newDiffCommand(g, stdout),
 	)
 	return root
 }
