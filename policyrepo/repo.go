@@ -49,6 +49,15 @@ func (r *Repo) Git() *git.Repository { return r.git }
 // Path is where the repository was opened.
 func (r *Repo) Path() string { return r.path }
 
+// Root is the top of the work tree ("" for a bare repository).
+func (r *Repo) Root() string {
+	wt, err := r.git.Worktree()
+	if err != nil {
+		return ""
+	}
+	return wt.Filesystem.Root()
+}
+
 // Resolve turns a revision (commit id or unique prefix, branch, tag, HEAD,
 // HEAD~2, main^...) into a commit.
 func (r *Repo) Resolve(rev string) (*object.Commit, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +51,7 @@ func (p *impactParams) check() error {
 
 // recorded reads the decisions to replay from the configured audit log; no
 // log yet is no recorded decisions.
-func (p *impactParams) recorded(cmd *cobra.Command, g *globalParams) ([]impact.Case, error) {
+func (p *impactParams) recorded(ctx context.Context, g *globalParams) ([]impact.Case, error) {
 	if p.noAudit {
 		return nil, nil
 	}
@@ -71,7 +72,7 @@ func (p *impactParams) recorded(cmd *cobra.Command, g *globalParams) ([]impact.C
 	if p.auditSince > 0 {
 		opts.Filter.Since = time.Now().Add(-p.auditSince)
 	}
-	return impact.RecordedCases(cmd.Context(), r, opts)
+	return impact.RecordedCases(ctx, r, opts)
 }
 
 // report writes r and turns the risk threshold into the exit code.
@@ -129,7 +130,7 @@ score (see the README for its formula).`,
 				}
 				revs[i] = impact.Revision{Label: rev, Commit: c.Hash.String(), FS: fsys}
 			}
-			recorded, err := p.recorded(cmd, g)
+			recorded, err := p.recorded(cmd.Context(), g)
 			if err != nil {
 				return usageError(err)
 			}

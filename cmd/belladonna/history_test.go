@@ -74,3 +74,33 @@ func TestDiffMeasuresALoosenedRule(t *testing.T) {
 		t.Fatalf("bad format: exit %d %s", code, errb)
 	}
 }
+
+// validate --base: the PR check. The work tree (uncommitted change) is
+// compared with the base revision after the usual validation.
+func TestValidateBaseReportsImpact(t *testing.T) {
+	g := gitfixture.New(t)
+	base := "package security.authz\n\ndefault allow := false\n\nallow if input.user.role == \"admin\"\n"
+	test := "package security.authz_test\n\nimport data.security.authz\n\ntest_admin if authz.allow with input as {\"user\": {\"role\": \"admin\"}}\n"
+	g.Commit("ana", "base", map[string][]byte{"policies/security/authz/authz.rego": []byte(base), "policies/security/authz/authz_test.rego": []byte(test)})
+	writeFile(t, g.Dir, "policies/security/authz/authz.rego", base+"\nallow if input.user.role == \"guest\"\n")
+	writeFile(t, g.Dir, "policies/security/authz/authz_test.rego", test+"\ntest_guest if authz.allow with input as {\"user\": {\"role\": \"guest\"}}\n")
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	dir := filepath.Join(g.Dir, "policies")
+	code, out, errb := runCLI(t, "validate", "--disable", "policy/syscall-exec-tmp", "--base", "HEAD", "--no-audit", "--impact-summary", summary, dir)
+	if code != 0 || !strings.Contains(out, "impact of HEAD") || !strings.Contains(out, "1 loosened") {
+		t.Fatalf("validate --base: exit %d\n%s\n%s", code, out, errb)
+	}
+	if md, _ := os.ReadFile(summary); !strings.Contains(string(md), "| authz | 2 | 1 | 0 | 0 |") {
+		t.Fatalf("summary:\n%s", md)
+	}
+	if code, _, errb := runCLI(t, "validate", "--disable", "policy/syscall-exec-tmp", "--base", "HEAD", "--no-audit", "--fail-risk", "40", dir); code != 1 || !strings.Contains(errb, "risk score") {
+		t.Fatalf("--fail-risk: exit %d %s", code, errb)
+	}
+	code, out, errb = runCLI(t, "validate", "--disable", "policy/syscall-exec-tmp", "--format", "json", "--base", "HEAD", "--no-audit", dir)
+	if code != 0 || !json.Valid([]byte(out)) || !strings.Contains(errb, "1 loosened") {
+		t.Fatalf("json findings on stdout, impact on stderr: exit %d\n%s\n%s", code, out, errb)
+	}
+	if code, _, errb := runCLI(t, "validate", "--base", "nope", dir); code != 2 || !strings.Contains(errb, `unknown revision "nope"`) {
+		t.Fatalf("bad base: exit %d %s", code, errb)
+	}
+}

@@ -2,12 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/belladonna-dev/belladonna/config"
+	"github.com/belladonna-dev/belladonna/policyrepo"
 	"github.com/belladonna-dev/belladonna/validators"
+	"github.com/belladonna-dev/belladonna/validators/impact"
 	"github.com/belladonna-dev/belladonna/validators/report"
 )
 
@@ -22,6 +30,10 @@ type validateParams struct {
 	disable       []string
 	skipTests     bool
 	noColor       bool
+	// --base: measure the impact against a git revision too.
+	base          string
+	impactSummary string
+	impact        impactParams
 }
 
 func newValidateCommand(g *globalParams, stdout, stderr io.Writer) *cobra.Command {
@@ -70,6 +82,11 @@ a malformed baseline or broken validator rules.`,
 	fs.StringArrayVar(&p.disable, "disable", nil, "rule id, rule name or category not to run (repeatable; added to config validate.disable)")
 	fs.BoolVar(&p.skipTests, "skip-tests", false, "do not run the Rego tests")
 	fs.BoolVar(&p.noColor, "no-color", false, "never colour the text output")
+	fs.StringVar(&p.base, "base", "", "also report the impact against this git revision (e.g. origin/main): replayed decisions, risk score")
+	fs.StringVar(&p.impactSummary, "impact-summary", "", "with --base: append the markdown impact report to this file (e.g. $GITHUB_STEP_SUMMARY)")
+	fs.IntVar(&p.impact.failRisk, "fail-risk", 101, "with --base: exit 1 when the risk score is at or above this (0-100)")
+	fs.IntVar(&p.impact.auditLast, "audit-last", 10000, "with --base: replay the newest N recorded decisions")
+	fs.BoolVar(&p.impact.noAudit, "no-audit", false, "with --base: replay only the Rego tests' inputs")
 	return cmd
 }
 
@@ -126,8 +143,63 @@ func validatePolicies(ctx context.Context, args []string, p *validateParams, g *
 	if err := writeReport(rep, res, p.output, stdout); err != nil {
 		return usageError(err)
 	}
+	var impactErr error
+	if p.base != "" {
+		// The findings report owns stdout unless it is text.
+		w := stderr
+		if p.format.value == report.FormatText && p.output == "" {
+			w = stdout
+			fmt.Fprintln(w)
+		}
+		impactErr = validateImpact(ctx, opts.Paths, p, g, w)
+		if e, ok := errors.AsType[*ExitError](impactErr); ok && e.Code == ExitUsage {
+			return impactErr
+		}
+	}
 	if res.Failed() {
 		return findingsError(nil)
 	}
-	return nil
+	return impactErr
+}
+
+// validateImpact compares the tree at --base with the directory being
+// validated (work tree content, committed or not).
+func validateImpact(ctx context.Context, paths []string, p *validateParams, g *globalParams, w io.Writer) error {
+	if len(paths) != 1 {
+		return usageError(errors.New("--base compares one policy directory: give exactly one PATH"))
+	}
+	dir, err := filepath.Abs(paths[0])
+	if err != nil {
+		return usageError(err)
+	}
+	repo, err := policyrepo.Open(dir)
+	if err != nil {
+		return usageError(fmt.Errorf("--base: %w", err))
+	}
+	rel, err := filepath.Rel(repo.Root(), dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return usageError(fmt.Errorf("--base: %s is not inside the work tree of %s", paths[0], repo.Root()))
+	}
+	baseFS, c, err := repo.FS(p.base)
+	if err != nil {
+		return usageError(err)
+	}
+	if rel != "." {
+		if baseFS, err = fs.Sub(baseFS, filepath.ToSlash(rel)); err != nil {
+			return usageError(err)
+		}
+	}
+	p.impact.summaryFile, p.impact.format = p.impactSummary, "text"
+	recorded, err := p.impact.recorded(ctx, g)
+	if err != nil {
+		return usageError(err)
+	}
+	r, err := impact.Compare(ctx,
+		impact.Revision{Label: p.base, Commit: c.Hash.String(), FS: baseFS},
+		impact.Revision{Label: "work tree " + paths[0], FS: os.DirFS(dir)},
+		impact.Options{Recorded: recorded})
+	if err != nil {
+		return usageError(err)
+	}
+	return p.impact.report(w, r)
 }

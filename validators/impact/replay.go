@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Directions of a decision change.
@@ -126,16 +127,12 @@ type replayed struct {
 // replay evaluates every case on both sides, on all cores.
 func replay(ctx context.Context, base, head *side, cases []Case) ([]replayed, error) {
 	out := make([]replayed, len(cases))
-	var next int
-	var mu sync.Mutex
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
+				i := int(next.Add(1) - 1)
 				if i >= len(cases) || ctx.Err() != nil {
 					return
 				}

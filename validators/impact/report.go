@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Report is the impact of going from Base to Head.
@@ -138,7 +140,12 @@ func (r *Report) classify(res []replayed) {
 		k := d + "\x00" + x.c.Path
 		if examples[k] < MaxExamples {
 			examples[k]++
-			in, _ := json.Marshal(x.c.Input)
+			var in []byte
+			if x.c.Input != nil {
+				if v, err := ast.JSON(x.c.Input); err == nil {
+					in, _ = json.Marshal(v)
+				}
+			}
 			r.Flips = append(r.Flips, Flip{Path: x.c.Path, Component: comp, Direction: d, Source: x.c.Source, Input: in, Before: b, After: a})
 		}
 	}
