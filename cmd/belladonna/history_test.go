@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +107,31 @@ func TestValidateBaseReportsImpact(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, "validate", "--base", "nope", dir); code != 2 || !strings.Contains(errb, `unknown revision "nope"`) {
 		t.Fatalf("bad base: exit %d %s", code, errb)
+	}
+}
+
+func TestApproveAndVerifyCLI(t *testing.T) {
+	g := gitfixture.New(t)
+	c := g.Commit("ana", "one", map[string][]byte{"a/a.rego": []byte("package a\n")})
+	keys, priv := t.TempDir(), t.TempDir()
+	for _, name := range []string{"bo", "cy"} {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		writeFile(t, priv, name+".key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+		pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		writeFile(t, keys, name+".pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	}
+	code, out, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, "bo.key"), "--approver", "bo", "HEAD")
+	if code != 0 || !strings.Contains(out, "approved "+c+" by bo") {
+		t.Fatalf("approve: exit %d %s %s", code, out, errb)
+	}
+	if code, out, _ := runCLI(t, "approvals", "verify", "--repo", g.Dir, "--keys", keys, "--require", "1", "HEAD"); code != 0 || !strings.Contains(out, "valid    bo") {
+		t.Fatalf("verify 1: exit %d %s", code, out)
+	}
+	if code, out, errb := runCLI(t, "approvals", "verify", "--repo", g.Dir, "--keys", keys, "--require", "2", "HEAD"); code != 1 || !strings.Contains(errb, "1 valid from distinct approvers, 2 required") {
+		t.Fatalf("verify 2: exit %d %s %s", code, out, errb)
+	}
+	if code, _, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, "nope.key"), "--approver", "bo", "HEAD"); code != 2 || !strings.Contains(errb, "nope.key") {
+		t.Fatalf("missing key: exit %d %s", code, errb)
 	}
 }

@@ -107,6 +107,8 @@ Exit codes:
 		newHistoryCommand(stdout),
 		newShowCommand(stdout),
 		newDiffCommand(g, stdout),
+		newApproveCommand(stdout),
+		newApprovalsCommand(stdout),
 	)
 	return root
 }
