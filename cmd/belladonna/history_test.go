@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -134,4 +135,72 @@ func TestApproveAndVerifyCLI(t *testing.T) {
 	if code, _, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, "nope.key"), "--approver", "bo", "HEAD"); code != 2 || !strings.Contains(errb, "nope.key") {
 		t.Fatalf("missing key: exit %d %s", code, errb)
 	}
+}
+
+func TestRollbackAssessesAndNeedsApprovalsWhenDangerous(t *testing.T) {
+	g := gitfixture.New(t)
+	loose := "package security.authz\n\ndefault allow := false\n\nallow if input.user.role in {\"admin\", \"dev\"}\n"
+	strict := "package security.authz\n\ndefault allow := false\n\nallow if input.user.role == \"admin\"\n"
+	test := "package security.authz_test\n\nimport data.security.authz\n\ntest_admin if authz.allow with input as {\"user\": {\"role\": \"admin\"}}\n\ntest_dev_decided if {\n\td := authz.allow with input as {\"user\": {\"role\": \"dev\"}}\n\tis_boolean(d)\n}\n"
+	c1 := g.Commit("ana", "devs allowed", map[string][]byte{"security/authz/authz.rego": []byte(loose), "security/authz/authz_test.rego": []byte(test),
+		"config/limits.json": []byte(`{"max": 1}`)})
+	c2 := g.Commit("bo", "admins only\n\nSecurity-Fix: CVE-2026-7", map[string][]byte{"security/authz/authz.rego": []byte(strict)})
+	c3 := g.Commit("ana", "raise the limit", map[string][]byte{"config/limits.json": []byte(`{"max": 2}`)})
+	noAudit := []string{"--repo", g.Dir, "--no-audit"}
+	head := func() string { v, _ := runCLIHead(t, g.Dir); return v }
+
+	// Simple: HEAD -> c2 only undoes a data change.
+	code, out, errb := runCLI(t, append(append([]string{"rollback"}, noAudit...), "--dry-run", c2)...)
+	if code != 0 || !strings.Contains(out, ": simple, undoing 1 commits") || head() != c3 {
+		t.Fatalf("dry run: exit %d %s %s", code, out, errb)
+	}
+	// Dangerous: back to c1 loosens authz (the dev input of the tests) and undoes a Security-Fix.
+	code, out, errb = runCLI(t, append(append([]string{"rollback"}, noAudit...), c1)...)
+	if code != 1 || !strings.Contains(out, ": dangerous") || !strings.Contains(out, "it undoes a security fix") ||
+		!strings.Contains(out, "it loosens 1 authz decisions") || !strings.Contains(errb, "refused") || head() != c3 {
+		t.Fatalf("dangerous without --force: exit %d %s %s", code, out, errb)
+	}
+	keys, priv := t.TempDir(), t.TempDir()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	keyFile := writeFile(t, priv, "bo.key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	writeFile(t, keys, "bo.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	force := append(append([]string{"rollback"}, noAudit...), "--force", "--keys", keys, "--require", "1", c1)
+	if code, _, errb := runCLI(t, force...); code != 1 || !strings.Contains(errb, "not enough valid approvals") || head() != c3 {
+		t.Fatalf("forced without approvals: exit %d %s", code, errb)
+	}
+	if code, _, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", keyFile, "--approver", "bo", c1); code != 0 {
+		t.Fatalf("approve: %s", errb)
+	}
+	// A dirty work tree is refused before anything is written.
+	writeFile(t, g.Dir, "scratch.rego", "package scratch\n")
+	if code, _, errb := runCLI(t, force...); code != 2 || !strings.Contains(errb, "uncommitted changes") || head() != c3 {
+		t.Fatalf("dirty: exit %d %s", code, errb)
+	}
+	os.Remove(filepath.Join(g.Dir, "scratch.rego"))
+	code, out, errb = runCLI(t, force...)
+	if code != 0 || !strings.Contains(out, "rolled back: commit") {
+		t.Fatalf("approved rollback: exit %d %s %s", code, out, errb)
+	}
+	r, _ := policyrepo.Open(g.Dir)
+	v, _ := r.Version(context.Background(), "HEAD")
+	if v.Parents[0] != c3 || v.Trailers["Rollback-Of"][0] != c1 || v.Trailers["Rollback-Complexity"][0] != "dangerous" {
+		t.Fatalf("rollback commit %+v", v)
+	}
+	if b, _ := os.ReadFile(filepath.Join(g.Dir, "security/authz/authz.rego")); string(b) != loose {
+		t.Fatalf("work tree not at the target: %q", b)
+	}
+}
+
+func runCLIHead(t *testing.T, dir string) (string, error) {
+	r, err := policyrepo.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	c, err := r.Resolve("HEAD")
+	if err != nil {
+		return "", err
+	}
+	return c.Hash.String(), nil
 }

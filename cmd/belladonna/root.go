@@ -109,6 +109,7 @@ Exit codes:
 		newDiffCommand(g, stdout),
 		newApproveCommand(stdout),
 		newApprovalsCommand(stdout),
+		newRollbackCommand(g, stdout),
 	)
 	return root
 }

@@ -73,7 +73,10 @@ func TestCases(st *engine.State) []Case {
 // reads, cut to its ground prefix.
 func firstDataPath(e *ast.Expr, c *ast.Compiler) string {
 	var path string
-	ast.WalkRefs(e.Terms, func(ref ast.Ref) bool {
+	// The expression without its with modifiers (whose targets may mock data).
+	bare := e.Copy()
+	bare.With = nil
+	ast.WalkRefs(bare, func(ref ast.Ref) bool {
 		if path != "" || !ref.HasPrefix(ast.DefaultRootRef) || len(ref) < 2 {
 			return path != ""
 		}
