@@ -204,3 +204,30 @@ func runCLIHead(t *testing.T, dir string) (string, error) {
 	}
 	return c.Hash.String(), nil
 }
+
+func TestSyncCLI(t *testing.T) {
+	up := gitfixture.New(t)
+	up.Commit("ana", "base", map[string][]byte{"a/a.rego": []byte("package a\n")})
+	bare := gitfixture.Clone(t, up.Dir, true)
+	up.AddRemote("peer", bare.Dir)
+	local := gitfixture.Clone(t, bare.Dir, false)
+	local.Commit("bo", "local", map[string][]byte{"a/a.rego": []byte("package a\n\nx := 1\n")})
+	up.Commit("ana", "remote", map[string][]byte{"a/a.rego": []byte("package a\n\ny := 1\n")})
+	up.Push("peer")
+	code, out, errb := runCLI(t, "sync", "--repo", local.Dir)
+	if code != 1 || !strings.Contains(out, "diverged; refused") || !strings.Contains(errb, "have diverged") {
+		t.Fatalf("ff-only: exit %d %s %s", code, out, errb)
+	}
+	report := filepath.Join(t.TempDir(), "div.json")
+	code, out, _ = runCLI(t, "sync", "--repo", local.Dir, "--strategy", "manual-review", "--report", report)
+	raw, _ := os.ReadFile(report)
+	if code != 0 || !strings.Contains(out, "changed on both sides: a/a.rego") || !strings.Contains(string(raw), `"state": "diverged"`) {
+		t.Fatalf("manual-review: exit %d %s %s", code, out, raw)
+	}
+	if code, out, _ := runCLI(t, "sync", "--repo", local.Dir, "--strategy", "use-remote"); code != 0 || !strings.Contains(out, "merge-remote") {
+		t.Fatalf("use-remote: exit %d %s", code, out)
+	}
+	if code, _, errb := runCLI(t, "sync", "--repo", local.Dir, "--strategy", "rebase"); code != 2 || !strings.Contains(errb, "unknown --strategy") {
+		t.Fatalf("bad strategy: exit %d %s", code, errb)
+	}
+}

@@ -110,6 +110,7 @@ Exit codes:
 		newApproveCommand(stdout),
 		newApprovalsCommand(stdout),
 		newRollbackCommand(g, stdout),
+		newSyncCommand(stdout),
 	)
 	return root
 }

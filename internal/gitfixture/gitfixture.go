@@ -10,6 +10,7 @@ import (
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -66,4 +67,47 @@ func (r *Repo) Commit(author, msg string, files map[string][]byte) string {
 		r.t.Fatal(err)
 	}
 	return h.String()
+}
+
+// Clone clones url into a temporary directory (bare or with a work tree);
+// the clone's remote origin is url.
+func Clone(t testing.TB, url string, bare bool) *Repo {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := git.PlainClone(dir, bare, &git.CloneOptions{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Repo{t: t, Dir: dir, Git: r, when: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+// SetClock sets the time the next commit is made an hour after.
+func (r *Repo) SetClock(t time.Time) { r.when = t }
+
+// Push pushes every branch to remote.
+func (r *Repo) Push(remote string) {
+	r.t.Helper()
+	err := r.Git.Push(&git.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{"refs/heads/*:refs/heads/*"}})
+	if err != nil && err != git.NoErrAlreadyUpToDate {
+		r.t.Fatalf("push to %s: %v", remote, err)
+	}
+}
+
+// AddRemote adds a remote named name at url.
+func (r *Repo) AddRemote(name, url string) {
+	r.t.Helper()
+	if _, err := r.Git.CreateRemote(&config.RemoteConfig{Name: name, URLs: []string{url}}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// Reopen opens the repository afresh, to see objects another go-git
+// instance (the code under test) added.
+func (r *Repo) Reopen() {
+	r.t.Helper()
+	g, err := git.PlainOpen(r.Dir)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.Git = g
 }
