@@ -1,6 +1,7 @@
 package policyrepo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
 )
@@ -29,6 +31,9 @@ type Version struct {
 	// Trailers are the message's "Key: value" trailers (Security-Fix,
 	// Signed-off-by...).
 	Trailers map[string][]string `json:"trailers,omitempty"`
+	// Approvals is how many approvals are stored for the commit (signed
+	// statements in ApprovalsRef; `approvals verify` says which are valid).
+	Approvals int `json:"approvals"`
 }
 
 // Short is the abbreviated commit id.
@@ -47,7 +52,24 @@ func (r *Repo) Version(ctx context.Context, rev string) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	return describe(ctx, c)
+	v, err := describe(ctx, c)
+	if err != nil {
+		return Version{}, err
+	}
+	return v, r.countApprovals(&v)
+}
+
+func (r *Repo) countApprovals(v *Version) error {
+	note, err := r.readNote(ApprovalsRef, plumbing.NewHash(v.Commit))
+	if err != nil {
+		return err
+	}
+	for _, line := range bytes.Split(note, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) > 0 {
+			v.Approvals++
+		}
+	}
+	return nil
 }
 
 // History lists versions from rev back (newest first, by committer time),
@@ -76,6 +98,9 @@ func (r *Repo) History(ctx context.Context, rev string, limit int) ([]Version, e
 		}
 		v, err := describe(ctx, c)
 		if err != nil {
+			return nil, err
+		}
+		if err := r.countApprovals(&v); err != nil {
 			return nil, err
 		}
 		out = append(out, v)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -145,5 +146,34 @@ func TestComponentOf(t *testing.T) {
 		if got := ComponentOf(tc.path, []byte(tc.content)); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// A damaged object store gives an error naming the file and the object,
+// not a silently different policy.
+func TestCorruptedObjectIsNamed(t *testing.T) {
+	g := gitfixture.New(t)
+	g.Commit("ana", "one", map[string][]byte{"security/authz/authz.rego": []byte(authzV1)})
+	r, _ := Open(g.Dir)
+	c, _ := r.Resolve("HEAD")
+	tree, _ := c.Tree()
+	f, err := tree.File("security/authz/authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.Hash.String()
+	obj := filepath.Join(g.Dir, ".git", "objects", h[:2], h[2:])
+	os.Chmod(obj, 0o644)
+	if err := os.WriteFile(obj, []byte("not a zlib stream"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = Open(g.Dir) // no cached objects
+	fsys, _, err := r.FS("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fs.ReadFile(fsys, "security/authz/authz.rego")
+	if err == nil || !strings.Contains(err.Error(), "security/authz/authz.rego") || !strings.Contains(err.Error(), h) {
+		t.Fatalf("want an error naming the file and blob %s, got %v", h, err)
 	}
 }

@@ -68,7 +68,11 @@ work tree is never touched.`,
 				if comps == "" {
 					comps = "-"
 				}
-				fmt.Fprintf(stdout, "%s %s %-16s %-28s %s\n", v.Short(), v.Time.UTC().Format(time.RFC3339), v.Author, "["+comps+"]", v.Subject)
+				appr := ""
+				if v.Approvals > 0 {
+					appr = fmt.Sprintf(" (%d approvals)", v.Approvals)
+				}
+				fmt.Fprintf(stdout, "%s %s %-16s %-28s %s%s\n", v.Short(), v.Time.UTC().Format(time.RFC3339), v.Author, "["+comps+"]", v.Subject, appr)
 			}
 			return nil
 		},
@@ -102,7 +106,7 @@ func newShowCommand(stdout io.Writer) *cobra.Command {
 			if len(v.Parents) > 0 {
 				fmt.Fprintf(stdout, "parent %s\n", strings.Join(v.Parents, " "))
 			}
-			fmt.Fprintf(stdout, "components %s\n\n", strings.Join(v.Components, ", "))
+			fmt.Fprintf(stdout, "components %s\napprovals  %d stored (belladonna approvals verify checks them)\n\n", strings.Join(v.Components, ", "), v.Approvals)
 			for _, line := range strings.Split(strings.TrimRight(v.Message, "\n"), "\n") {
 				fmt.Fprintf(stdout, "    %s\n", line)
 			}

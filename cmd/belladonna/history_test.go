@@ -126,6 +126,9 @@ func TestApproveAndVerifyCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "approved "+c+" by bo") {
 		t.Fatalf("approve: exit %d %s %s", code, out, errb)
 	}
+	if code, out, _ := runCLI(t, "history", "--repo", g.Dir); code != 0 || !strings.Contains(out, "(1 approvals)") {
+		t.Fatalf("history shows the stored approval: exit %d %s", code, out)
+	}
 	if code, out, _ := runCLI(t, "approvals", "verify", "--repo", g.Dir, "--keys", keys, "--require", "1", "HEAD"); code != 0 || !strings.Contains(out, "valid    bo") {
 		t.Fatalf("verify 1: exit %d %s", code, out)
 	}
