@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 	"github.com/belladonna-dev/belladonna/engine"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 	"github.com/belladonna-dev/belladonna/policies"
+	"github.com/belladonna-dev/belladonna/policyrepo"
 	"github.com/belladonna-dev/belladonna/server"
 )
 
@@ -26,7 +28,11 @@ type ServeParams struct {
 	Paths []string
 	// AsBundles loads every path as a bundle (opa run -b).
 	AsBundles bool
-	Logger    *slog.Logger
+	// Repo and Rev serve the tree of a git revision (no checkout); every
+	// decision then names its commit as the revision. Dir is the policy
+	// directory inside the repository ("" for the root).
+	Repo, Rev, Dir string
+	Logger         *slog.Logger
 }
 
 // Serve is the sidecar: engine + decision API + decision log.
@@ -55,7 +61,7 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	if len(paths) == 0 {
 		paths = cfg.Policies.Paths
 	}
-	src, desc, err := loadServeSource(paths, engine.LoadOptions{RegoVersion: rv, AsBundles: p.AsBundles})
+	src, desc, err := loadServeSource(p, paths, engine.LoadOptions{RegoVersion: rv, AsBundles: p.AsBundles})
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +133,10 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	return s, nil
 }
 
-func loadServeSource(paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
+func loadServeSource(p ServeParams, paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
+	if p.Repo != "" {
+		return loadGitSource(p, opts)
+	}
 	if len(paths) == 0 {
 		src, err := engine.LoadFS(policies.FS, ".", opts)
 		if err != nil {
@@ -171,4 +180,27 @@ func (s *Serve) closeAuditCtx(ctx context.Context) error {
 		return nil
 	}
 	return s.audit.stop(ctx)
+}
+
+// loadGitSource loads the policy tree of a git revision; the source's
+// revision is the commit id, which every decision and audit entry names.
+func loadGitSource(p ServeParams, opts engine.LoadOptions) (*engine.Source, string, error) {
+	repo, err := policyrepo.Open(p.Repo)
+	if err != nil {
+		return nil, "", err
+	}
+	fsys, c, err := repo.FS(p.Rev)
+	if err != nil {
+		return nil, "", err
+	}
+	root := "."
+	if p.Dir != "" {
+		root = strings.Trim(p.Dir, "/")
+	}
+	src, err := engine.LoadFS(fsys, root, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("commit %s: %w", c.Hash, err)
+	}
+	src.Revision = c.Hash.String()
+	return src, fmt.Sprintf("%s at %s (%s)", p.Repo, p.Rev, c.Hash.String()[:12]), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/config"
+	"github.com/belladonna-dev/belladonna/internal/gitfixture"
 )
 
 func post(t *testing.T, url, file string) map[string]any {
@@ -144,4 +145,54 @@ func TestServeBundleTarball(t *testing.T) {
 		t.Fatalf("decision %+v, %v", d, err)
 	}
 	s.closeAudit()
+}
+
+// serve --repo: the policies of a git revision, read without a checkout;
+// every decision and the activation name the commit.
+func TestServeGitRevisionNamesTheCommit(t *testing.T) {
+	g := gitfixture.New(t)
+	c1 := g.Commit("ana", "admins", map[string][]byte{
+		"policies/security/authz/authz.rego": []byte("package security.authz\n\ndefault allow := false\n\nallow if input.user.role == \"admin\"\n"),
+		"README.md":                          []byte("not policy"),
+	})
+	g.Commit("ana", "nobody", map[string][]byte{
+		"policies/security/authz/authz.rego": []byte("package security.authz\n\ndefault allow := false\n"),
+	})
+	cfg := config.Default()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	ctx := context.Background()
+	s, err := NewServe(ctx, ServeParams{Config: cfg, Repo: g.Dir, Rev: "HEAD~1", Dir: "policies"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr.String()+"/v1/data/security/authz/allow", "application/json", strings.NewReader(`{"input":{"user":{"role":"admin"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if out["result"] != true {
+		t.Fatalf("HEAD~1 allows admins: %v", out)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(ctx, audit.Options{Dir: AuditDir(cfg.DataDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	es, _ := l.Read(ctx, 0, 10)
+	if len(es) != 2 || es[0].Revision != c1 || es[1].Revision != c1 {
+		t.Fatalf("entries should name commit %s: %+v", c1, es)
+	}
+	if _, err := NewServe(ctx, ServeParams{Config: cfg, Repo: g.Dir, Rev: "nope"}); err == nil || !strings.Contains(err.Error(), `unknown revision "nope"`) {
+		t.Fatalf("bad revision: %v", err)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 
 type serveParams struct {
 	asBundles    bool
+	repo, rev    string
+	dir          string
 	addr         string
 	dataDir      string
 	v0Compatible bool
@@ -36,6 +39,9 @@ Endpoints: POST/GET /v1/data/{path}, GET /health, GET /metrics.`,
   # Your own policies and data, on another port
   belladonna serve --addr 127.0.0.1:9191 ./policies ./data
 
+  # A git revision of a policy repository; decisions name the commit
+  belladonna serve --repo ../policy-repo --rev main --dir policies
+
   # Ask for a decision
   curl -s localhost:8181/v1/data/security/authz/allow -d @testdata/inputs/authz-allow.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -52,7 +58,11 @@ Endpoints: POST/GET /v1/data/{path}, GET /health, GET /metrics.`,
 			if err := cfg.Check(); err != nil {
 				return usageError(err)
 			}
-			return serve(cmd.Context(), runtime.ServeParams{Config: cfg, Paths: args, AsBundles: p.asBundles, Logger: g.logger})
+			if p.repo != "" && len(args) > 0 {
+				return usageError(errors.New("--repo serves a git revision: give no PATH (use --dir for a directory inside it)"))
+			}
+			return serve(cmd.Context(), runtime.ServeParams{Config: cfg, Paths: args, AsBundles: p.asBundles, Logger: g.logger,
+				Repo: p.repo, Rev: p.rev, Dir: p.dir})
 		},
 	}
 	fs := cmd.Flags()
@@ -60,6 +70,9 @@ Endpoints: POST/GET /v1/data/{path}, GET /health, GET /metrics.`,
 	fs.BoolVarP(&p.asBundles, "bundle", "b", false, "load every PATH as a bundle (tarball or bundle root directory), as opa run -b")
 	addDataDirFlag(fs, &p.dataDir)
 	addV0CompatibleFlag(fs, &p.v0Compatible)
+	fs.StringVar(&p.repo, "repo", "", "serve the policies of a git repository at --rev (read from git objects; decisions name the commit)")
+	fs.StringVar(&p.rev, "rev", "HEAD", "with --repo: the revision to serve")
+	fs.StringVar(&p.dir, "dir", "", "with --repo: the policy directory inside the repository")
 	return cmd
 }
 
