@@ -35,17 +35,35 @@ func libraryFS(tb testing.TB, edit func(string) string) fs.FS {
 	return m
 }
 
-// BenchmarkReplay100k replays 100,000 distinct recorded authz decisions
-// through two revisions of the shipped library (the head lets developers
-// write any repository of their tenant, not only their own).
 var replayN = flag.Int("impact.n", 100_000, "recorded decisions BenchmarkReplay100k replays")
 
+// BenchmarkReplay100k replays 100,000 distinct recorded authz decisions
+// through two revisions: of the shipped library (the head lets developers
+// write any repository of their tenant, not only their own; its RBAC
+// computes a role graph on every evaluation), and of a one-rule policy.
 func BenchmarkReplay100k(b *testing.B) {
+	b.Run("library-rbac", benchLibrary)
+	b.Run("one-rule", benchOneRule)
+}
+
+func benchOneRule(b *testing.B) {
+	mk := func(roles string) Revision {
+		return Revision{Label: roles, FS: fstest.MapFS{"authz/authz.rego": {Data: []byte(
+			"package security.authz\n\ndefault allow := false\n\nallow if input.subject.roles[_] in " + roles + "\n")}}}
+	}
+	benchReplay(b, mk(`{"maintainer"}`), mk(`{"maintainer", "developer"}`))
+}
+
+func benchLibrary(b *testing.B) {
 	base := Revision{Label: "base", FS: libraryFS(b, func(s string) string { return s })}
 	head := Revision{Label: "head", FS: libraryFS(b, func(s string) string {
 		return strings.Replace(s, `{"resource": "repository", "action": "write", "conditions": ["tenant_member", "owner"]}`,
 			`{"resource": "repository", "action": "write", "conditions": ["tenant_member"]}`, 1)
 	})}
+	benchReplay(b, base, head)
+}
+
+func benchReplay(b *testing.B, base, head Revision) {
 	n := *replayN
 	cases := make([]Case, n)
 	actions := []string{"read", "write", "delete", "run"}
