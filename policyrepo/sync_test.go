@@ -3,7 +3,10 @@ package policyrepo
 import (
 	"context"
 	"errors"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -93,5 +96,30 @@ func TestSyncEachStrategy(t *testing.T) {
 	}
 	if _, err := r.Sync(ctx, "origin", "", "yolo"); err == nil {
 		t.Fatal("unknown strategy accepted")
+	}
+}
+
+// Sync over HTTP: the peer is served by git's own smart-HTTP server
+// (git http-backend, through net/http/cgi), as a git host would.
+func TestSyncOverHTTP(t *testing.T) {
+	backend, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git is needed to serve HTTP remotes: %v", err)
+	}
+	up := gitfixture.New(t)
+	up.Commit("ana", "base", map[string][]byte{"a/a.rego": []byte("package a\n")})
+	bare := gitfixture.Clone(t, up.Dir, true)
+	up.AddRemote("peer", bare.Dir)
+	h := &cgi.Handler{Path: backend, Args: []string{"http-backend"},
+		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(bare.Dir), "GIT_HTTP_EXPORT_ALL=1"}}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	local := gitfixture.Clone(t, srv.URL+"/"+filepath.Base(bare.Dir), false)
+	c2 := up.Commit("ana", "more", map[string][]byte{"a/b.rego": []byte("package a\n\ny := 1\n")})
+	up.Push("peer")
+	r, _ := Open(local.Dir)
+	rep, err := r.Sync(context.Background(), "origin", "", FFOnly)
+	if err != nil || rep.Action != "fast-forward" || rep.Result != c2 {
+		t.Fatalf("sync over HTTP: %+v %v", rep, err)
 	}
 }
