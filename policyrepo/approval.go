@@ -56,13 +56,11 @@ func KeyID(pub crypto.PublicKey) (string, error) {
 	return hex.EncodeToString(sum[:8]), nil
 }
 
-// Identity names the repository in approvals: the URL of remote origin, or
-// else its root commit ("git:<id>"), so an approval cannot be replayed into
-// another repository.
+// Identity names the repository in approvals: its root commit ("git:<id>",
+// following first parents from HEAD). Every clone and peer of a repository
+// shares it, wherever it is hosted, so approvals travel with sync; an
+// approval from an unrelated repository cannot be replayed here.
 func (r *Repo) Identity() (string, error) {
-	if rem, err := r.git.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
-		return rem.Config().URLs[0], nil
-	}
 	c, err := r.Resolve("HEAD")
 	if err != nil {
 		return "", err
@@ -275,10 +273,10 @@ func checkApproval(line []byte, commit plumbing.Hash, repo string, keys []Approv
 	switch {
 	case st.Type != ApprovalType:
 		return fail("statement type %q, want %q", st.Type, ApprovalType)
-	case st.Commit != commit.String():
-		return fail("approves commit %s, not %s", st.Commit, commit)
 	case st.Repository != repo:
 		return fail("approves a commit of repository %q, not %q", st.Repository, repo)
+	case st.Commit != commit.String():
+		return fail("approves commit %s, not %s", st.Commit, commit)
 	case st.Approver == "" || st.Nonce == "":
 		return fail("statement lacks approver or nonce")
 	case !k.NotAfter.IsZero() && (st.Time.After(k.NotAfter) || now.After(k.NotAfter)):

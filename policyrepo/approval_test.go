@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -114,16 +113,14 @@ func TestApprovalsVerifyAndEachBadCaseFails(t *testing.T) {
 		out, _ := json.Marshal(b)
 		return out
 	}
-	// A clone holds the same commits but is another repository (its origin).
-	cloneDir := t.TempDir()
-	if _, err := git.PlainClone(cloneDir, false, &git.CloneOptions{URL: g.Dir}); err != nil {
+	// An unrelated repository's approval, presented here.
+	other := gitfixture.New(t)
+	oc := other.Commit("zed", "root", map[string][]byte{"b.rego": []byte("package b\n")})
+	or, _ := Open(other.Dir)
+	if _, _, err := or.Approve(ctx, oc, "bo", bo.signer); err != nil {
 		t.Fatal(err)
 	}
-	or, _ := Open(cloneDir)
-	if _, _, err := or.Approve(ctx, c2, "bo", bo.signer); err != nil {
-		t.Fatal(err)
-	}
-	foreignNote, _ := or.readNote(ApprovalsRef, plumbing.NewHash(c2))
+	foreignNote, _ := or.readNote(ApprovalsRef, plumbing.NewHash(oc))
 	_, _, _ = r.Approve(ctx, c1, "eve", eve.signer)
 	c1Note, _ := r.readNote(ApprovalsRef, plumbing.NewHash(c1))
 

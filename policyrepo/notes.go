@@ -63,46 +63,54 @@ func (r *Repo) notesTree(ref plumbing.ReferenceName) (*object.Tree, *plumbing.Re
 	return t, head, nil
 }
 
-// writeNote replaces the note on commit under ref with content, as a new
+// writeNote replaces the note on commit under ref with content (see
+// writeNotes).
+func (r *Repo) writeNote(ref plumbing.ReferenceName, commit plumbing.Hash, content []byte, who object.Signature, msg string) error {
+	return r.writeNotes(ref, map[plumbing.Hash][]byte{commit: content}, who, msg)
+}
+
+// writeNotes replaces the notes on the given commits under ref, as one new
 // notes commit. The objects are written first and the ref moves last, only
 // if nobody moved it meanwhile: a failure leaves the notes as they were.
-func (r *Repo) writeNote(ref plumbing.ReferenceName, commit plumbing.Hash, content []byte, who object.Signature, msg string) error {
+func (r *Repo) writeNotes(ref plumbing.ReferenceName, notes map[plumbing.Hash][]byte, who object.Signature, msg string) error {
 	tree, old, err := r.notesTree(ref)
 	if err != nil {
 		return err
 	}
 	st := r.git.Storer
-	blob := st.NewEncodedObject()
-	blob.SetType(plumbing.BlobObject)
-	w, err := blob.Writer()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(content); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	blobHash, err := st.SetEncodedObject(blob)
-	if err != nil {
-		return fmt.Errorf("writing note: %w", err)
-	}
-	// A flat notes tree; a fanned-out entry for this commit is replaced.
+	// A flat notes tree; fanned-out trees (from git with many notes) are
+	// refused rather than half rewritten.
 	var entries []object.TreeEntry
-	hex := commit.String()
 	if tree != nil {
 		for _, e := range tree.Entries {
-			if e.Name == hex || (e.Mode == filemode.Dir && strings.HasPrefix(hex, e.Name)) {
-				if e.Mode == filemode.Dir {
-					return fmt.Errorf("%s is fanned out: rewrite it with git notes first", ref)
-				}
+			if e.Mode == filemode.Dir {
+				return fmt.Errorf("%s is fanned out: rewrite it with git notes first", ref)
+			}
+			if _, ok := notes[plumbing.NewHash(e.Name)]; ok {
 				continue
 			}
 			entries = append(entries, e)
 		}
 	}
-	entries = append(entries, object.TreeEntry{Name: hex, Mode: filemode.Regular, Hash: blobHash})
+	for commit, content := range notes {
+		blob := st.NewEncodedObject()
+		blob.SetType(plumbing.BlobObject)
+		w, err := blob.Writer()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(content); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		blobHash, err := st.SetEncodedObject(blob)
+		if err != nil {
+			return fmt.Errorf("writing note: %w", err)
+		}
+		entries = append(entries, object.TreeEntry{Name: commit.String(), Mode: filemode.Regular, Hash: blobHash})
+	}
 	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(a.Name, b.Name) })
 	nt := &object.Tree{Entries: entries}
 	to := st.NewEncodedObject()

@@ -48,6 +48,9 @@ type SyncReport struct {
 	// BothChanged are files changed on both sides since the merge base:
 	// where a manual review must look.
 	BothChanged []string `json:"both_changed"`
+	// ApprovalsMerged counts the peer's approvals added to the local notes
+	// (under manual-review: that would be added).
+	ApprovalsMerged int `json:"approvals_merged"`
 }
 
 // Sync fetches branch (default: the current one) from remote and
@@ -95,6 +98,9 @@ func (r *Repo) Sync(ctx context.Context, remote, branch, strategy string) (*Sync
 	rep := &SyncReport{Remote: remote, Branch: branch, Strategy: strategy, Local: local.Hash.String(), Upstream: up.Hash.String(),
 		Result: local.Hash.String(), LocalOnly: []Version{}, RemoteOnly: []Version{}, BothChanged: []string{}}
 	if err := r.describeDivergence(ctx, rep, local, up); err != nil {
+		return nil, err
+	}
+	if rep.ApprovalsMerged, err = r.mergeApprovals(ctx, remote, strategy == ManualReview); err != nil {
 		return nil, err
 	}
 	switch {

@@ -123,3 +123,45 @@ func TestSyncOverHTTP(t *testing.T) {
 		t.Fatalf("sync over HTTP: %+v %v", rep, err)
 	}
 }
+
+// Approvals made on a peer arrive with sync (a union of signed statements)
+// and verify here; manual-review only counts them.
+func TestSyncMergesApprovals(t *testing.T) {
+	ctx := context.Background()
+	up := gitfixture.New(t)
+	c1 := up.Commit("ana", "base", map[string][]byte{"a/a.rego": []byte("package a\n")})
+	bare := gitfixture.Clone(t, up.Dir, true)
+	up.AddRemote("peer", bare.Dir)
+	local := gitfixture.Clone(t, bare.Dir, false)
+	bo, cy := newApprover(t, "bo"), newApprover(t, "cy")
+	keys := t.TempDir()
+	bo.writeKey(t, keys, time.Time{})
+	cy.writeKey(t, keys, time.Time{})
+	ks, _ := LoadApprovalKeys(keys)
+	pr, _ := Open(up.Dir)
+	if _, _, err := pr.Approve(ctx, c1, "bo", bo.signer); err != nil {
+		t.Fatal(err)
+	}
+	up.Reopen()
+	up.PushNotes("peer")
+	r, _ := Open(local.Dir)
+	if _, _, err := r.Approve(ctx, c1, "cy", cy.signer); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := r.Sync(ctx, "origin", "", ManualReview); err != nil || rep.ApprovalsMerged != 1 {
+		t.Fatalf("manual review: %+v %v", rep, err)
+	}
+	if rep, _ := r.VerifyApprovals(c1, ks, 1, time.Now()); len(rep.Approvers) != 1 {
+		t.Fatalf("manual review merged approvals: %+v", rep)
+	}
+	if rep, err := r.Sync(ctx, "origin", "", FFOnly); err != nil || rep.ApprovalsMerged != 1 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	rep, err := r.VerifyApprovals(c1, ks, 2, time.Now())
+	if err != nil || len(rep.Approvers) != 2 {
+		t.Fatalf("after sync, bo (peer) and cy (local): %+v %v", rep, err)
+	}
+	if rep, err := r.Sync(ctx, "origin", "", FFOnly); err != nil || rep.ApprovalsMerged != 0 {
+		t.Fatalf("second sync merges nothing: %+v %v", rep, err)
+	}
+}

@@ -93,5 +93,12 @@ func printSync(w io.Writer, rep *policyrepo.SyncReport) {
 	for _, f := range rep.BothChanged {
 		fmt.Fprintf(w, "  changed on both sides: %s\n", f)
 	}
+	if rep.ApprovalsMerged > 0 {
+		verb := "merged"
+		if rep.Strategy == policyrepo.ManualReview {
+			verb = "to merge"
+		}
+		fmt.Fprintf(w, "approvals %s from %s: %d\n", verb, rep.Remote, rep.ApprovalsMerged)
+	}
 	fmt.Fprintf(w, "%s is at %s\n", rep.Branch, rep.Result)
 }

@@ -111,3 +111,12 @@ func (r *Repo) Reopen() {
 	}
 	r.Git = g
 }
+
+// PushNotes pushes every notes ref to remote.
+func (r *Repo) PushNotes(remote string) {
+	r.t.Helper()
+	err := r.Git.Push(&git.PushOptions{RemoteName: remote, RefSpecs: []config.RefSpec{"refs/notes/*:refs/notes/*"}})
+	if err != nil && err != git.NoErrAlreadyUpToDate {
+		r.t.Fatalf("push notes to %s: %v", remote, err)
+	}
+}
