@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/belladonna-dev/belladonna/audit"
+	"github.com/belladonna-dev/belladonna/policyrepo"
 	"github.com/belladonna-dev/belladonna/runtime"
 	"github.com/belladonna-dev/belladonna/validators/impact"
 )
@@ -20,6 +22,7 @@ import (
 // impactParams are the flags of commands that measure a policy change.
 type impactParams struct {
 	repo        string
+	dir         string
 	format      string
 	auditLast   int
 	auditSince  time.Duration
@@ -31,6 +34,7 @@ type impactParams struct {
 func (p *impactParams) addFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&p.repo, "repo", ".", "policy git repository")
+	fs.StringVar(&p.dir, "dir", "", "policy directory inside the repository (default: its root)")
 	fs.StringVar(&p.format, "format", "text", "output format: "+strings.Join(impact.Formats, "|"))
 	fs.IntVar(&p.auditLast, "audit-last", 10000, "replay the newest N recorded decisions from the audit log (0: all in --audit-since)")
 	fs.DurationVar(&p.auditSince, "audit-since", 0, "replay only decisions recorded within this long (e.g. 24h)")
@@ -47,6 +51,23 @@ func (p *impactParams) check() error {
 		return usageError(errors.New("--audit-last and --fail-risk want numbers from 0"))
 	}
 	return nil
+}
+
+// tree is the policy tree of rev: the repository's, or --dir within it.
+func (p *impactParams) tree(r *policyrepo.Repo, rev string) (impact.Revision, error) {
+	fsys, c, err := r.FS(rev)
+	if err != nil {
+		return impact.Revision{}, usageError(err)
+	}
+	if d := strings.Trim(p.dir, "/"); d != "" {
+		if fsys, err = fs.Sub(fsys, d); err != nil {
+			return impact.Revision{}, usageError(err)
+		}
+		if _, err := fs.Stat(fsys, "."); err != nil {
+			return impact.Revision{}, usageError(fmt.Errorf("--dir %s is not in %s: %w", d, rev, err))
+		}
+	}
+	return impact.Revision{Label: rev, Commit: c.Hash.String(), FS: fsys}, nil
 }
 
 // recorded reads the decisions to replay from the configured audit log; no
@@ -124,11 +145,9 @@ score (see the README for its formula).`,
 			}
 			var revs [2]impact.Revision
 			for i, rev := range []string{args[0], head} {
-				fsys, c, err := repo.FS(rev)
-				if err != nil {
-					return usageError(err)
+				if revs[i], err = p.tree(repo, rev); err != nil {
+					return err
 				}
-				revs[i] = impact.Revision{Label: rev, Commit: c.Hash.String(), FS: fsys}
 			}
 			recorded, err := p.recorded(cmd.Context(), g)
 			if err != nil {

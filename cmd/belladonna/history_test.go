@@ -76,6 +76,17 @@ func TestDiffMeasuresALoosenedRule(t *testing.T) {
 	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--no-audit", "v9"); code != 2 || !strings.Contains(errb, `unknown revision "v9"`) {
 		t.Fatalf("bad revision: exit %d %s", code, errb)
 	}
+	g.Commit("cy", "move into policies/", map[string][]byte{
+		"security/authz/authz.rego": nil, "security/authz/authz_test.rego": nil,
+		"policies/security/authz/authz.rego": []byte(base), "policies/security/authz/authz_test.rego": []byte(test),
+	})
+	g.Commit("cy", "devs again", map[string][]byte{"policies/security/authz/authz.rego": []byte(base + "\nallow if input.user.role == \"dev\"\n")})
+	if code, out, errb := runCLI(t, "diff", "--repo", g.Dir, "--dir", "policies", "--no-audit", "HEAD~1"); code != 0 || !strings.Contains(out, "1 loosened") {
+		t.Fatalf("--dir: exit %d %s %s", code, out, errb)
+	}
+	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--dir", "nope", "--no-audit", "HEAD~1"); code != 2 || !strings.Contains(errb, "--dir nope is not in HEAD~1") {
+		t.Fatalf("bad --dir: exit %d %s", code, errb)
+	}
 	if code, _, errb := runCLI(t, "diff", "--repo", g.Dir, "--format", "xml", "HEAD~1"); code != 2 || !strings.Contains(errb, "unknown --format") {
 		t.Fatalf("bad format: exit %d %s", code, errb)
 	}

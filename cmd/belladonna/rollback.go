@@ -42,15 +42,16 @@ and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			cur, _, err := r.FS("HEAD")
+			cur, err := p.tree(r, "HEAD")
 			if err != nil {
-				return usageError(err)
+				return err
 			}
-			tfs, target, err := r.FS(args[0])
+			tgt, err := p.tree(r, args[0])
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			head, _ := r.Resolve("HEAD")
+			target, _ := r.Resolve(args[0])
 			if head.Hash == target.Hash {
 				return usageError(fmt.Errorf("%s is HEAD already: nothing to roll back", args[0]))
 			}
@@ -58,8 +59,7 @@ and changes nothing.`,
 			if err != nil {
 				return usageError(err)
 			}
-			rep, err := impact.Compare(ctx, impact.Revision{Label: "HEAD", Commit: head.Hash.String(), FS: cur},
-				impact.Revision{Label: args[0], Commit: target.Hash.String(), FS: tfs}, impact.Options{Recorded: recorded})
+			rep, err := impact.Compare(ctx, cur, tgt, impact.Options{Recorded: recorded})
 			if err != nil {
 				return usageError(err)
 			}
