@@ -30,9 +30,12 @@ func (c Case) key() string {
 }
 
 // TestCases extracts the inputs the Rego tests of st use: every
-// `<expr> with input as <ground value>` in a test rule, paired with the
-// first document the expression reads.
-func TestCases(st *engine.State) []Case {
+// `<expr> with input as <value>` in a test rule, paired with the first
+// document the expression reads. The value is a constant, or built from
+// constants and data only (a test's base input rule, a helper function
+// called with constants): then it is evaluated once here. Values that
+// depend on the test's local variables are skipped.
+func TestCases(ctx context.Context, st *engine.State) []Case {
 	var out []Case
 	c := st.Compiler()
 	files := make([]string, 0, len(c.Modules))
@@ -45,11 +48,37 @@ func TestCases(st *engine.State) []Case {
 			if !strings.HasPrefix(ruleName(r), "test_") {
 				continue
 			}
+			// The compiler moves a non-ground with value into a generated
+			// local assigned just before: follow such locals back.
+			locals := map[ast.Var]*ast.Term{}
 			ast.WalkExprs(r.Body, func(e *ast.Expr) bool {
+				switch {
+				case len(e.With) > 0:
+				case e.IsEquality():
+					if v, ok := e.Operand(0).Value.(ast.Var); ok && v.IsGenerated() {
+						locals[v] = e.Operand(1)
+					}
+				case e.IsCall():
+					// f(args, __localN__): the output of a call.
+					ops := e.Operands()
+					if n := len(ops); n > 0 {
+						if v, ok := ops[n-1].Value.(ast.Var); ok && v.IsGenerated() {
+							locals[v] = ast.CallTerm(append([]*ast.Term{e.OperatorTerm()}, ops[:n-1]...)...)
+						}
+					}
+				}
 				var input ast.Value
 				for _, w := range e.With {
-					if w.Target.Value.Compare(ast.InputRootRef) == 0 && w.Value.IsGround() {
-						input = w.Value.Value
+					if w.Target.Value.Compare(ast.InputRootRef) == 0 {
+						t := w.Value
+						for range 8 { // follow __local1__ = __local0__ = f(...)
+							v, ok := t.Value.(ast.Var)
+							if !ok || locals[v] == nil {
+								break
+							}
+							t = locals[v]
+						}
+						input = constantValue(ctx, st, t)
 					}
 				}
 				if input == nil {
@@ -67,6 +96,28 @@ func TestCases(st *engine.State) []Case {
 		}
 	}
 	return out
+}
+
+// constantValue is t's value when it needs no local variable: ground, or
+// made of data references and calls over constants.
+func constantValue(ctx context.Context, st *engine.State, t *ast.Term) ast.Value {
+	if t.IsGround() && !ast.ContainsRefs(t) {
+		return t.Value
+	}
+	vv := ast.NewVarVisitor().WithParams(ast.VarVisitorParams{SkipRefHead: true})
+	vv.Walk(t)
+	if len(vv.Vars()) > 0 {
+		return nil
+	}
+	rs, err := st.Query(ctx, t.String(), nil)
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil
+	}
+	v, err := ast.InterfaceToValue(rs[0].Expressions[0].Value)
+	if err != nil {
+		return nil
+	}
+	return v
 }
 
 // firstDataPath is the path of the first document (not a test rule) e

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/internal/gitfixture"
@@ -162,4 +163,47 @@ func repeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
+}
+
+// Test inputs built from a base input rule, a helper function or a local
+// assigned from constants are found too (the shipped library's tests
+// are written that way).
+func TestCasesFromHelpersAndLocals(t *testing.T) {
+	fsys := fstest.MapFS{
+		"authz/authz.rego": {Data: []byte("package security.authz\n\ndefault allow := false\n\nallow if input.role == \"admin\"\n")},
+		"authz/authz_test.rego": {Data: []byte(`package security.authz_test
+
+import data.security.authz
+
+base := {"role": "admin"}
+
+req(o) := object.union(base, o)
+
+test_base if authz.allow with input as base
+
+test_helper if not authz.allow with input as req({"role": "dev"})
+
+test_local if {
+	r := req({"role": "guest"})
+	not authz.allow with input as r
+}
+
+test_from_input if {
+	some x in [1]
+	not authz.allow with input as {"role": x}
+}
+`)},
+	}
+	s, err := load(context.Background(), Revision{Label: "x", FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range TestCases(context.Background(), s.state) {
+		got = append(got, c.Path+" "+c.Input.String())
+	}
+	want := []string{`security/authz/allow {"role": "admin"}`, `security/authz/allow {"role": "dev"}`, `security/authz/allow {"role": "guest"}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("cases %q, want %q", got, want)
+	}
 }

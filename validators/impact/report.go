@@ -84,7 +84,7 @@ func Compare(ctx context.Context, baseRev, headRev Revision, opts Options) (*Rep
 	r := &Report{Base: baseRev, Head: headRev, ByComponent: map[string]*Counts{}, Flips: []Flip{}, Warnings: []Warning{}}
 	r.Rules, r.Data = diffRules(base, head), diffData(base, head)
 
-	tests := append(TestCases(base.state), TestCases(head.state)...)
+	tests := append(TestCases(ctx, base.state), TestCases(ctx, head.state)...)
 	r.TestInputs, r.RecordedInputs = len(tests), len(opts.Recorded)
 	var cases []Case
 	seen := map[string]bool{}
