@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,20 +62,8 @@ audit:
       url: `+collector.URL+`
       flush_interval: 50ms
 `), 0o600)
-	cfg, err := config.Load(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.Addr = "127.0.0.1:0"
 	ctx := context.Background()
-	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr := startServe(t, cfgFile)
 	deny, _ := os.ReadFile(filepath.Join(repoRoot, "testdata", "inputs", "authz-deny.json"))
 	for range 6 {
 		resp, err := http.Post("http://"+addr.String()+"/v1/data/security/authz/allow", "application/json", bytes.NewReader(deny))
@@ -134,20 +123,8 @@ func TestEraseAndRotateThroughRunningServe(t *testing.T) {
 	dataDir := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "belladonna.yaml")
 	os.WriteFile(cfgFile, []byte("data_dir: "+dataDir+"\naudit:\n  encryption:\n    enabled: true\n"), 0o600)
-	cfg, err := config.Load(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.Addr = "127.0.0.1:0"
 	ctx := context.Background()
-	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr := startServe(t, cfgFile)
 	defer s.Stop(ctx)
 	deny, _ := os.ReadFile(filepath.Join(repoRoot, "testdata", "inputs", "authz-deny.json"))
 	decide := func() {
@@ -223,4 +200,25 @@ func TestEraseAndRotateThroughRunningServe(t *testing.T) {
 	if code != 0 || strings.Count(out, `"key_rotation"`) != 1 {
 		t.Fatalf("key rotation events: %s", out)
 	}
+}
+
+// startServe runs serve with the configuration in cfgFile on a free
+// loopback port.
+func startServe(t *testing.T, cfgFile string) (*runtime.Serve, net.Addr) {
+	t.Helper()
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.Addr = "127.0.0.1:0"
+	ctx := context.Background()
+	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := s.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, addr
 }
