@@ -4,6 +4,7 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/belladonna-dev/belladonna/internal/version.Version=$(VERSION)
 TESTFLAGS ?= -timeout 20m
+TAGS      ?=
 FUZZTIME  ?= 20s
 
 .PHONY: help build run test lint bench generate fuzz opa clean
@@ -11,8 +12,8 @@ FUZZTIME  ?= 20s
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## build bin/belladonna
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/belladonna ./cmd/belladonna
+build: ## build bin/belladonna (TAGS=cloudkms links the AWS, GCP and Azure KMS providers)
+	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)/belladonna ./cmd/belladonna
 
 run: build ## serve the embedded policy library on 127.0.0.1:8181 (the sidecar)
 	$(BIN)/belladonna serve
@@ -21,6 +22,7 @@ test: ## gofmt check, go vet, and every test (Go, Rego library, validator rules,
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags cloudkms ./cmd/belladonna
 	$(GO) test $(TESTFLAGS) ./...
 
 lint: build ## gofmt, go vet, and belladonna's own validator rules over the shipped library

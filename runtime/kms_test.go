@@ -90,6 +90,7 @@ func TestBadKMSKeyStopsStartup(t *testing.T) {
 	for _, tc := range []struct{ uri, want string }{
 		{uri + ".missing", "no such file"},
 		{"nosuchkms://key", "no kms provider found"},
+		{"awskms:///arn:aws:kms:eu-west-1:1:key/k", "build with -tags cloudkms, or put a sigstore-kms-awskms plugin on PATH"},
 	} {
 		cfg := config.Default()
 		cfg.DataDir = t.TempDir()
