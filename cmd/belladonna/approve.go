@@ -19,9 +19,9 @@ func newApproveCommand(stdout io.Writer) *cobra.Command {
 		Use:   "approve REV",
 		Short: "Sign an approval of a policy version and store it in git notes",
 		Long: `Sign {repository, commit, approver, time, nonce} for REV with KEY (a PEM
-private key file or a KMS URI: hashivault://, awskms://, gcpkms:// (the cloud ones
-in a build with -tags cloudkms),
-azurekms://, or NAME:// for a sigstore-kms-NAME plugin) and append it to
+private key file or a KMS URI: hashivault://; awskms://, gcpkms:// and
+azurekms:// in a build with -tags cloudkms; or NAME:// for a
+sigstore-kms-NAME plugin) and append it to
 the commit's note in ` + policyrepo.ApprovalsRef + `. Push it with
 'git push origin ` + policyrepo.ApprovalsRef + `'.`,
 		Example: `  belladonna approve HEAD --key ~/.belladonna/approver.pem --approver bo@example.com
