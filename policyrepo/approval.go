@@ -293,5 +293,5 @@ func checkApproval(line []byte, commit plumbing.Hash, repo string, keys []Approv
 	return chk
 }
 
-// Approvers returns the strings.Join of distinct valid approvers, for logs.
+// String lists the distinct valid approvers.
 func (r *ApprovalReport) String() string { return strings.Join(r.Approvers, ", ") }

@@ -151,14 +151,16 @@ func describe(ctx context.Context, c *object.Commit) (Version, error) {
 		default:
 			fc.Action = "modified"
 		}
-		var content []byte
-		if strings.HasSuffix(fc.Path, ".rego") {
+		// The path classifies most files; only Rego outside a known
+		// directory needs its package line, so only then is the blob read.
+		fc.Component = ComponentOf(fc.Path, nil)
+		if fc.Component == ComponentOther {
 			if f, err := tree.File(fc.Path); err == nil {
-				s, _ := f.Contents()
-				content = []byte(s)
+				if s, err := f.Contents(); err == nil {
+					fc.Component = ComponentOf(fc.Path, []byte(s))
+				}
 			}
 		}
-		fc.Component = ComponentOf(fc.Path, content)
 		if fc.Component != "" {
 			seen[fc.Component] = true
 		}

@@ -191,7 +191,7 @@ func (c *ControlClient) RotateKey(ctx context.Context) (Rotated, error) {
 }
 
 func (c *ControlClient) call(ctx context.Context, route string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://belladonna"+route, bytesReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://belladonna"+route, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -212,11 +212,4 @@ func (c *ControlClient) call(ctx context.Context, route string, body []byte, out
 		return ce
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func bytesReader(b []byte) io.Reader {
-	if b == nil {
-		return http.NoBody
-	}
-	return bytes.NewReader(b)
 }

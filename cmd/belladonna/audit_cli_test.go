@@ -20,17 +20,9 @@ import (
 func TestServeDecisionsAppearInAuditTail(t *testing.T) {
 	dataDir := t.TempDir()
 	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.DataDir = dataDir
 	ctx := context.Background()
-	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr := startServeConfig(t, cfg)
 	var ids []string
 	for _, in := range []string{"authz-allow.json", "authz-deny.json"} {
 		body, _ := os.ReadFile(filepath.Join(repoRoot, "testdata", "inputs", in))

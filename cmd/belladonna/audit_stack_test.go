@@ -210,6 +210,12 @@ func startServe(t *testing.T, cfgFile string) (*runtime.Serve, net.Addr) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startServeConfig(t, cfg)
+}
+
+// startServeConfig runs serve with cfg on a free loopback port.
+func startServeConfig(t *testing.T, cfg config.Config) (*runtime.Serve, net.Addr) {
+	t.Helper()
 	cfg.Server.Addr = "127.0.0.1:0"
 	ctx := context.Background()
 	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})

@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/belladonna-dev/belladonna/config"
-	"github.com/belladonna-dev/belladonna/runtime"
 )
 
 const repoRoot = "../.."
@@ -104,18 +103,8 @@ func TestDifferentialServe(t *testing.T) {
 	opaURL := startStockOPA(t, policies)
 
 	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := runtime.NewServe(ctx, runtime.ServeParams{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr := startServeConfig(t, cfg)
 	defer s.Stop(context.Background())
 	ourURL := "http://" + addr.String()
 

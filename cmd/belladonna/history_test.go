@@ -127,11 +127,7 @@ func TestApproveAndVerifyCLI(t *testing.T) {
 	c := g.Commit("ana", "one", map[string][]byte{"a/a.rego": []byte("package a\n")})
 	keys, priv := t.TempDir(), t.TempDir()
 	for _, name := range []string{"bo", "cy"} {
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		writeFile(t, priv, name+".key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
-		pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-		writeFile(t, keys, name+".pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+		approverKey(t, name, priv, keys)
 	}
 	code, out, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, "bo.key"), "--approver", "bo", "HEAD")
 	if code != 0 || !strings.Contains(out, "approved "+c+" by bo") {
@@ -161,7 +157,7 @@ func TestRollbackAssessesAndNeedsApprovalsWhenDangerous(t *testing.T) {
 	c2 := g.Commit("bo", "admins only\n\nSecurity-Fix: CVE-2026-7", map[string][]byte{"security/authz/authz.rego": []byte(strict)})
 	c3 := g.Commit("ana", "raise the limit", map[string][]byte{"config/limits.json": []byte(`{"max": 2}`)})
 	noAudit := []string{"--repo", g.Dir, "--no-audit"}
-	head := func() string { v, _ := runCLIHead(t, g.Dir); return v }
+	head := func() string { return headOf(t, g.Dir) }
 
 	// Simple: HEAD -> c2 only undoes a data change.
 	code, out, errb := runCLI(t, append(append([]string{"rollback"}, noAudit...), "--dry-run", c2)...)
@@ -175,11 +171,7 @@ func TestRollbackAssessesAndNeedsApprovalsWhenDangerous(t *testing.T) {
 		t.Fatalf("dangerous without --force: exit %d %s %s", code, out, errb)
 	}
 	keys, priv := t.TempDir(), t.TempDir()
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	keyFile := writeFile(t, priv, "bo.key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
-	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	writeFile(t, keys, "bo.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	keyFile := approverKey(t, "bo", priv, keys)
 	force := append(append([]string{"rollback"}, noAudit...), "--force", "--keys", keys, "--require", "1", c1)
 	if code, _, errb := runCLI(t, force...); code != 1 || !strings.Contains(errb, "not enough valid approvals") || head() != c3 {
 		t.Fatalf("forced without approvals: exit %d %s", code, errb)
@@ -207,16 +199,32 @@ func TestRollbackAssessesAndNeedsApprovalsWhenDangerous(t *testing.T) {
 	}
 }
 
-func runCLIHead(t *testing.T, dir string) (string, error) {
+// headOf is the commit HEAD names in the repository at dir.
+func headOf(t *testing.T, dir string) string {
+	t.Helper()
 	r, err := policyrepo.Open(dir)
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
 	c, err := r.Resolve("HEAD")
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	return c.Hash.String(), nil
+	return c.Hash.String()
+}
+
+// approverKey writes a new ECDSA key pair: name.key (PKCS#8) in privDir and
+// name.pem (public) in keysDir. It returns the private key file.
+func approverKey(t *testing.T, name, privDir, keysDir string) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	writeFile(t, keysDir, name+".pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	return writeFile(t, privDir, name+".key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
 }
 
 func TestSyncCLI(t *testing.T) {
