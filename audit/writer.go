@@ -28,6 +28,8 @@ import (
 // pushes back on callers through the bounded queue instead of growing
 // memory. Indexes are assigned by the writer in queue order; an entry is
 // visible to readers (Size) only once the syncer has fsynced it.
+
+// defaultMaxUnsynced is Options.MaxUnsynced when unset.
 const defaultMaxUnsynced = 16384
 
 // maxGroup bounds the batches one fsync commits.
@@ -166,12 +168,10 @@ func (l *Log) writer() {
 func (l *Log) writeBatch(first *appendReq) {
 	// Back-pressure: at most MaxUnsynced entries written and not yet
 	// durable; the queue in front holds the rest.
+	// The syncer signals released after every group it commits, and it
+	// runs until the writer closes syncQ, so this always wakes.
 	for l.unsynced.Load() >= int64(l.opts.MaxUnsynced) {
-		select {
-		case <-l.released:
-		case <-l.done:
-			return
-		}
+		<-l.released
 	}
 	var b *batch
 	select {

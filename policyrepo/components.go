@@ -51,19 +51,34 @@ func ComponentOf(file string, content []byte) string {
 	default:
 		return ""
 	}
-	for _, seg := range strings.Split(path.Dir(file), "/") {
-		if c, ok := segmentComponents[seg]; ok {
+	if c := knownComponent(strings.Split(path.Dir(file), "/")); c != "" {
+		return c
+	}
+	if pkg := regoPackage(content); pkg != "" {
+		if c := knownComponent(strings.Split(pkg, ".")); c != "" {
 			return c
 		}
 	}
-	if pkg := regoPackage(content); pkg != "" {
-		for _, part := range strings.Split(pkg, ".") {
-			if c, ok := segmentComponents[part]; ok {
-				return c
-			}
-		}
+	return ComponentOther
+}
+
+// ComponentOfDataPath names the component of a document path
+// (security/authz/allow) by its segments; ComponentOther if none names one.
+func ComponentOfDataPath(p string) string {
+	if c := knownComponent(strings.Split(p, "/")); c != "" {
+		return c
 	}
 	return ComponentOther
+}
+
+// knownComponent is the component the first recognised part names, or "".
+func knownComponent(parts []string) string {
+	for _, p := range parts {
+		if c, ok := segmentComponents[p]; ok {
+			return c
+		}
+	}
+	return ""
 }
 
 // regoPackage is the package path of a module, read from its package line

@@ -147,6 +147,11 @@ func TestComponentOf(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
 		}
 	}
+	for p, want := range map[string]string{"security/authz/allow": ComponentAuthz, "syscall/decision": ComponentSyscall, "mycorp/misc": ComponentOther} {
+		if got := ComponentOfDataPath(p); got != want {
+			t.Errorf("data path %s: %q, want %q", p, got, want)
+		}
+	}
 }
 
 // A damaged object store gives an error naming the file and the object,

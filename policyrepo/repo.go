@@ -43,12 +43,6 @@ func Open(path string) (*Repo, error) {
 	return &Repo{git: r, path: abs}, nil
 }
 
-// Git is the underlying go-git repository.
-func (r *Repo) Git() *git.Repository { return r.git }
-
-// Path is where the repository was opened.
-func (r *Repo) Path() string { return r.path }
-
 // Root is the top of the work tree ("" for a bare repository).
 func (r *Repo) Root() string {
 	wt, err := r.git.Worktree()

@@ -46,8 +46,5 @@ func fileComponent(file string, raw []byte) string {
 	return c
 }
 
-// pathComponent classifies a data path (security/authz/allow) by its
-// segments, for decisions and data keys.
-func pathComponent(path string) string {
-	return fileComponent(path+".rego", []byte("package "+strings.ReplaceAll(path, "/", ".")))
-}
+// pathComponent classifies a decision path (security/authz/allow).
+func pathComponent(path string) string { return policyrepo.ComponentOfDataPath(path) }
