@@ -92,6 +92,10 @@ type Recovery struct {
 	// those entries had not been acknowledged).
 	TornBytes int64
 	Segment   string
+	// AfterIndex is the index the cut bytes followed; SavedTo holds a copy
+	// of them.
+	AfterIndex uint64
+	SavedTo    string
 	// ReplayedLeaves were re-hashed into the tree from the segments.
 	ReplayedLeaves uint64
 }
@@ -112,6 +116,7 @@ type Log struct {
 	active     *segment
 	activeFile *os.File
 	activeSize int64
+	activeCap  int64 // file size: past activeSize a reused file holds stale bytes
 	chain      [sha256.Size]byte
 	next       uint64 // index the next written entry gets
 	buf        []byte
@@ -148,6 +153,9 @@ type Log struct {
 	done        chan struct{}
 	bg          sync.WaitGroup
 	recovery    Recovery
+
+	spareMu sync.Mutex
+	spares  []spareFile // plain files of compressed segments, to write over
 }
 
 // Open opens (creating if needed) the log in opts.Dir, repairing a torn tail
@@ -210,10 +218,12 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.bg.Go(l.compressor)
 	}
 	if r := l.recovery; r.TornBytes > 0 {
-		l.log.Warn("audit log: truncated a torn tail", logfields.Segment, r.Segment, logfields.Bytes, r.TornBytes, logfields.Count, l.Size())
+		l.log.Warn("audit log: truncated a torn tail", logfields.Segment, r.Segment, logfields.Bytes, r.TornBytes, logfields.Count, l.Size(), logfields.File, r.SavedTo)
 		_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventTornTail, Severity: "medium",
-			Message: fmt.Sprintf("recovered after a crash: cut %d bytes of an unacknowledged write from %s", r.TornBytes, r.Segment),
-			Attrs:   map[string]string{"segment": r.Segment, "bytes": strconv.FormatInt(r.TornBytes, 10)}})
+			Message: fmt.Sprintf("recovered after a crash: cut %d bytes after entry %d from %s (an unacknowledged write, or the rest of a reused file); a copy is in %s",
+				r.TornBytes, r.AfterIndex, r.Segment, r.SavedTo),
+			Attrs: map[string]string{"segment": r.Segment, "bytes": strconv.FormatInt(r.TornBytes, 10),
+				"after_index": strconv.FormatUint(r.AfterIndex, 10), "saved_to": r.SavedTo}})
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -267,12 +277,7 @@ func (l *Log) publishKey() error {
 // openSegments finds the segments, scans the last one and prepares it (or a
 // fresh one) for appending.
 func (l *Log) openSegments() error {
-	// A segment being created when the process died never got its name.
-	if tmp, err := filepath.Glob(filepath.Join(l.segDir, ".new-*.log")); err == nil {
-		for _, p := range tmp {
-			os.Remove(p)
-		}
-	}
+	removeLeftovers(l.segDir)
 	segs, err := listSegments(l.segDir)
 	if err != nil {
 		return err
@@ -285,30 +290,34 @@ func (l *Log) openSegments() error {
 		if err != nil {
 			return err
 		}
-		res, err := scanBytes(b)
+		res, err := scanBytes(b, !last.compressed)
 		if err != nil {
 			return fmt.Errorf("audit: segment %s: %w", filepath.Base(last.path), err)
 		}
+		name := filepath.Base(last.path)
+		end := res.header.first + res.count
 		if res.corrupt {
-			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) and entries follow it: not a crash; run belladonna audit verify", filepath.Base(last.path), res.corruptIndex, res.corruptErr)
+			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) and entries follow it: not a crash; run belladonna audit verify", name, res.corruptIndex, res.corruptErr)
+		}
+		if known, what := l.knownEntries(); res.torn && res.breakErr != nil && end < known {
+			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) but %s holds %d entries: not a crash; run belladonna audit verify", name, end, res.breakErr, what, known)
 		}
 		last.count, last.offsets, last.scanned = res.count, res.offsets, true
 		for _, s := range segs[:n-1] {
 			s.sealed = true
 		}
-		first, prev = res.header.first+res.count, res.lastChain
+		first, prev = end, res.lastChain
 		if !last.compressed {
 			if res.torn {
-				l.recovery = Recovery{TornBytes: int64(len(b)) - res.end, Segment: filepath.Base(last.path)}
-				if err := os.Truncate(last.path, res.end); err != nil {
-					return fmt.Errorf("audit: truncating torn tail of %s: %w", last.path, err)
+				if err := l.cutTail(last.path, b, res.end, end); err != nil {
+					return err
 				}
 			}
 			f, err := os.OpenFile(last.path, os.O_WRONLY, 0)
 			if err != nil {
 				return fmt.Errorf("audit: opening %s: %w", last.path, err)
 			}
-			l.segments, l.active, l.activeFile, l.activeSize, l.chain = segs, last, f, res.end, res.lastChain
+			l.segments, l.active, l.activeFile, l.activeSize, l.activeCap, l.chain = segs, last, f, res.end, res.end, res.lastChain
 			l.size.Store(first)
 			return nil
 		}
@@ -322,13 +331,80 @@ func (l *Log) openSegments() error {
 	return l.startSegment(first, prev)
 }
 
-// startSegment makes the segment whose first entry is first the active one.
+// knownEntries is how many entries the tree files or the last checkpoint
+// say the log held: an entry below it was acknowledged, so its loss is
+// damage, never a crash.
+func (l *Log) knownEntries() (uint64, string) { return knownEntries(l.opts.Dir) }
+
+func knownEntries(dir string) (uint64, string) {
+	known, what := uint64(0), ""
+	if n, ok := leafCount(filepath.Join(dir, "tree", "level-00.bin")); ok && n > known {
+		known, what = n, "the Merkle tree"
+	}
+	if cks, err := ReadCheckpoints(filepath.Join(dir, "checkpoints.jsonl")); err == nil && len(cks) > 0 && cks[len(cks)-1].Size > known {
+		known, what = cks[len(cks)-1].Size, "the last signed checkpoint"
+	}
+	return known, what
+}
+
+// cutTail removes what follows the valid records of the last segment (an
+// unacknowledged write cut by a crash, or the rest of a reused file), after
+// saving those bytes under recovered/ for inspection: nothing is destroyed
+// without a copy.
+func (l *Log) cutTail(path string, b []byte, end int64, index uint64) error {
+	name := filepath.Base(path)
+	saved := filepath.Join(l.opts.Dir, "recovered", fmt.Sprintf("%s.from-%d.tail", name, index))
+	if err := os.MkdirAll(filepath.Dir(saved), 0o750); err != nil {
+		return fmt.Errorf("audit: saving the torn tail of %s: %w", name, err)
+	}
+	if err := writeFileSync(saved, b[end:]); err != nil {
+		return fmt.Errorf("audit: saving the torn tail of %s: %w", name, err)
+	}
+	if err := os.Truncate(path, end); err != nil {
+		return fmt.Errorf("audit: truncating torn tail of %s: %w", path, err)
+	}
+	l.recovery = Recovery{TornBytes: int64(len(b)) - end, Segment: name, SavedTo: saved, AfterIndex: index}
+	return nil
+}
+
+// writeFileSync writes b to path and fsyncs it.
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// startSegment makes the segment whose first entry is first the active one,
+// written over a spare file when one is ready.
 func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
 	seg := &segment{first: first, path: filepath.Join(l.segDir, segmentName(first)), scanned: true}
 	hdr := segmentHeader{first: first, prevChain: prev}.encode()
-	f, err := createSegment(seg.path, hdr)
-	if err != nil {
-		return err
+	var f *os.File
+	capacity := int64(headerSize)
+	if sp, ok := l.takeSpare(); ok {
+		var err error
+		if f, err = reuseSpare(sp, seg.path, hdr); err != nil {
+			l.warnSpare(err)
+			f = nil
+		} else {
+			capacity = sp.size
+		}
+	}
+	if f == nil {
+		var err error
+		if f, err = createSegment(seg.path, hdr); err != nil {
+			return err
+		}
 	}
 	if err := syncDir(l.segDir); err != nil {
 		f.Close()
@@ -337,7 +413,7 @@ func (l *Log) startSegment(first uint64, prev [sha256.Size]byte) error {
 	l.mu.Lock()
 	l.segments = append(l.segments, seg)
 	l.mu.Unlock()
-	l.active, l.activeFile, l.activeSize, l.chain = seg, f, headerSize, prev
+	l.active, l.activeFile, l.activeSize, l.activeCap, l.chain = seg, f, headerSize, capacity, prev
 	return nil
 }
 
@@ -493,17 +569,18 @@ func (l *Log) Wait(ctx context.Context, n uint64) error {
 
 func (l *Log) compressor() {
 	for seg := range l.compressQ {
-		if err := compressSegment(seg); err != nil {
+		if err := compressSegment(seg, l.recycle); err != nil {
 			l.log.Warn("audit: compressing segment failed; it stays uncompressed", logfields.File, seg.path, logfields.Error, err)
 		}
 		l.compressing.Done()
 	}
 }
 
-// compressSegment writes seg as .log.zst, then drops the plain file. Readers
-// switch under seg.mu; a crash in between leaves both and listSegments
-// prefers the complete plain file.
-func compressSegment(seg *segment) error {
+// compressSegment writes seg as .log.zst, then hands the plain file to
+// dispose (which keeps it to reuse, or removes it). Readers switch under
+// seg.mu; a crash in between leaves both and listSegments prefers the
+// complete plain file.
+func compressSegment(seg *segment, dispose func(path string) error) error {
 	seg.mu.Lock()
 	src := seg.path
 	seg.mu.Unlock()
@@ -548,7 +625,7 @@ func compressSegment(seg *segment) error {
 		seg.zidx = &x
 	}
 	seg.mu.Unlock()
-	if err := os.Remove(src); err != nil {
+	if err := dispose(src); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(src))
@@ -602,10 +679,16 @@ func (l *Log) Close() error {
 	<-l.done
 	close(l.compressQ)
 	l.bg.Wait()
-	return l.closeFiles()
+	var err error
+	if l.failure() == nil {
+		// A closed log's segments hold exactly their records.
+		err = l.cutActive()
+	}
+	return errors.Join(err, l.closeFiles())
 }
 
 func (l *Log) closeFiles() error {
+	l.dropSpares()
 	var err error
 	if l.activeFile != nil {
 		err = errors.Join(err, l.activeFile.Close())

@@ -127,7 +127,7 @@ func TestSegmentsRollAndCompress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := scanBytes(whole); err != nil || res.count != x.count || res.torn || res.corrupt {
+	if res, err := scanBytes(whole, true); err != nil || res.count != x.count || res.torn || res.corrupt {
 		t.Fatalf("decoded segment: %+v %v, index says %d records", res, err, x.count)
 	}
 	l = openLog(t, dir)

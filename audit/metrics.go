@@ -9,6 +9,7 @@ type metrics struct {
 	appendSeconds prometheus.Histogram
 	fsyncSeconds  prometheus.Histogram
 	batchSize     prometheus.Histogram
+	recycled      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -25,6 +26,8 @@ func newMetrics() *metrics {
 		fsyncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "belladonna_audit_fsync_duration_seconds", Help: "Duration of one group-commit write and fsync.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14)}),
+		recycled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belladonna_audit_segment_files_reused_total", Help: "Compressed segments' plain files kept to write the next segments over."}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "belladonna_audit_fsync_batch_entries", Help: "Entries committed per fsync.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13)}),
@@ -40,7 +43,7 @@ func (l *Log) RegisterMetrics(reg prometheus.Registerer) error {
 		Name: "belladonna_audit_log_size_entries", Help: "Entries in the audit log."},
 		func() float64 { return float64(l.Size()) })
 	for _, c := range []prometheus.Collector{l.m.entries, l.m.appendErrors, l.m.checkpoints,
-		l.m.appendSeconds, l.m.fsyncSeconds, l.m.batchSize, queue, size} {
+		l.m.appendSeconds, l.m.fsyncSeconds, l.m.batchSize, l.m.recycled, queue, size} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,10 @@ type Reader struct {
 	active    *segment            // the segment being written, scanned incrementally
 	tree      *tree               // opened on first proof
 	activeEnd int64               // offset after its last complete record
+	// activeChain is the chain hash of the active segment's last record:
+	// a record counts only if it continues it (a reused file holds stale
+	// records past the end).
+	activeChain [sha256.Size]byte
 }
 
 // OpenReader opens the log in dir for reading; codec nil means JSONCodec.
@@ -74,8 +79,10 @@ func (r *Reader) segments() ([]*segment, error) {
 }
 
 // scanActive brings the reader's view of the segment being written up to
-// date by parsing only the bytes added since the last call. A partial record
-// at the end is a write in progress: the complete records before it count.
+// date by parsing only the bytes added since the last call. The records
+// that count are those that pass their checksum and continue the hash
+// chain; what follows is a write in progress or stale bytes of a reused
+// file, unless the tree or a checkpoint already holds that entry (damage).
 func (r *Reader) scanActive(s *segment) (*segment, error) {
 	if r.active == nil || r.active.first != s.first {
 		s.offsets, s.count, s.scanned = nil, 0, true
@@ -92,19 +99,32 @@ func (r *Reader) scanActive(s *segment) (*segment, error) {
 		if _, err := io.ReadFull(f, hb); err != nil {
 			return a, nil // header not yet written
 		}
-		if _, err := decodeHeader(hb); err != nil {
+		h, err := decodeHeader(hb)
+		if err != nil {
 			return nil, fmt.Errorf("audit: segment %s: %w", filepath.Base(a.path), err)
 		}
+		r.activeChain = h.prevChain
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, r.activeEnd, 1<<62), 64<<10)
-	var buf []byte
+	var buf, leaf []byte
+	lh := newLeafHasher()
 	for {
 		rec, err := readRecord(br, &buf)
 		if errors.Is(err, io.EOF) || errors.Is(err, errTorn) {
 			break
 		}
+		if err == nil {
+			leaf = lh.sum(leaf[:0], rec.payload)
+			if chainNext(r.activeChain, leaf) != rec.chain {
+				err = errUnlinked
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("audit: segment %s: entry %d is damaged: %v", filepath.Base(a.path), a.first+a.count, err)
+			if known, what := knownEntries(r.dir); a.first+a.count < known {
+				return nil, fmt.Errorf("audit: segment %s: entry %d is damaged (%v) but %s holds %d entries; run belladonna audit verify",
+					filepath.Base(a.path), a.first+a.count, err, what, known)
+			}
+			break
 		}
 		a.mu.Lock()
 		if a.count%sparseEvery == 0 {
@@ -113,6 +133,7 @@ func (r *Reader) scanActive(s *segment) (*segment, error) {
 		a.count++
 		a.mu.Unlock()
 		r.activeEnd += int64(rec.size)
+		r.activeChain = rec.chain
 	}
 	return a, nil
 }

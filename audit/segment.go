@@ -86,13 +86,12 @@ func listSegments(dir string) ([]*segment, error) {
 
 // content returns the segment's bytes (decompressed when needed).
 func (s *segment) content() ([]byte, error) {
-	path, compressed := s.location()
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		// Compressed meanwhile: the plain file was just replaced.
-		path, compressed = s.location()
-		raw, err = os.ReadFile(path)
+	f, path, compressed, err := openSegmentFile(s)
+	if err != nil {
+		return nil, err
 	}
+	raw, err := io.ReadAll(f)
+	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("audit: reading segment %s: %w", filepath.Base(path), err)
 	}
@@ -119,10 +118,9 @@ func (s *segment) location() (string, bool) {
 
 // openStream returns a sequential reader over the segment's bytes.
 func (s *segment) openStream() (io.ReadCloser, error) {
-	path, compressed := s.location()
-	f, err := os.Open(path)
+	f, _, compressed, err := openSegmentFile(s)
 	if err != nil {
-		return nil, fmt.Errorf("audit: opening segment %s: %w", filepath.Base(path), err)
+		return nil, err
 	}
 	if !compressed {
 		return f, nil
@@ -149,9 +147,12 @@ type scanResult struct {
 	end       int64 // offset just past the last valid record
 	lastChain [sha256.Size]byte
 	offsets   []int64
-	// tornAt is set when the file ends inside a record (or in a record whose
-	// checksum fails and nothing follows it): a crash mid-write.
-	torn bool
+	// torn is set when the valid records end before the file does: the
+	// file ends inside a record, or (without link) in a record whose
+	// checksum fails and nothing follows it, or (with link) at the first
+	// record that fails its checksum or the chain; breakErr says which.
+	torn     bool
+	breakErr error
 	// corruptAt is the index of a bad record followed by more data: damage,
 	// not a crash, and never truncated away silently.
 	corrupt      bool
@@ -159,8 +160,13 @@ type scanResult struct {
 	corruptErr   error
 }
 
-// scanBytes walks the records of a whole segment held in b.
-func scanBytes(b []byte) (scanResult, error) {
+// scanBytes walks the records of a whole segment held in b. With link it
+// also checks that each record continues the hash chain, and ends the valid
+// prefix at the first record that does not or that fails its checksum,
+// whatever follows: that is how the segment being written is read, where a
+// reused file holds stale records past the end (segfile.go). The caller
+// tells a crash from damage by what the tree and checkpoints already hold.
+func scanBytes(b []byte, link bool) (scanResult, error) {
 	var res scanResult
 	h, err := decodeHeader(b)
 	if err != nil {
@@ -168,11 +174,19 @@ func scanBytes(b []byte) (scanResult, error) {
 	}
 	res.header, res.lastChain, res.end = h, h.prevChain, headerSize
 	off := int64(headerSize)
+	var lh *leafHasher
+	var leaf []byte
+	if link {
+		lh = newLeafHasher()
+	}
 	for off < int64(len(b)) {
 		r, err := parseRecord(b[off:])
 		switch {
 		case errors.Is(err, errTorn):
 			res.torn = true
+			return res, nil
+		case err != nil && link:
+			res.torn, res.breakErr = true, err
 			return res, nil
 		case err != nil:
 			// A bad checksum on the very last record is a torn write whose
@@ -184,6 +198,13 @@ func scanBytes(b []byte) (scanResult, error) {
 			res.corrupt, res.corruptIndex, res.corruptErr = true, h.first+res.count, err
 			return res, nil
 		}
+		if link {
+			leaf = lh.sum(leaf[:0], r.payload)
+			if chainNext(res.lastChain, leaf) != r.chain {
+				res.torn, res.breakErr = true, errUnlinked
+				return res, nil
+			}
+		}
 		if res.count%sparseEvery == 0 {
 			res.offsets = append(res.offsets, off)
 		}
@@ -194,6 +215,10 @@ func scanBytes(b []byte) (scanResult, error) {
 	}
 	return res, nil
 }
+
+// errUnlinked: a record with a good checksum that does not continue the
+// hash chain (stale bytes of a reused file, or an entry moved or rewritten).
+var errUnlinked = errors.New("record does not continue the hash chain")
 
 func lenField(b []byte) uint32 {
 	if len(b) < 4 {
@@ -227,7 +252,7 @@ func (s *segment) ensureScanned() error {
 	if err != nil {
 		return err
 	}
-	res, err := scanBytes(b)
+	res, err := scanBytes(b, false)
 	if err != nil {
 		return fmt.Errorf("audit: segment %s: %w", filepath.Base(s.path), err)
 	}
@@ -276,13 +301,14 @@ func (s *segment) readRange(from uint64, max int) ([][]byte, error) {
 		}
 		src = bytes.NewReader(b[start:])
 	default:
-		f, err := os.Open(path)
-		if errors.Is(err, os.ErrNotExist) {
-			// Compressed between location() and Open: read the new form.
-			return s.readRange(from, max)
-		}
+		f, _, nowCompressed, err := openSegmentFile(s)
 		if err != nil {
-			return nil, fmt.Errorf("audit: opening segment: %w", err)
+			return nil, err
+		}
+		if nowCompressed {
+			// Compressed since location(): read the new form.
+			f.Close()
+			return s.readRange(from, max)
 		}
 		defer f.Close()
 		src = io.NewSectionReader(f, start, 1<<62)

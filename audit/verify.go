@@ -94,6 +94,13 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 		return nil, err
 	}
 	rep.Segments = len(segs)
+	// Read before the segments: every entry the tree holds now is already
+	// in them, however far a live writer gets meanwhile.
+	treeLeaves, haveTree := leafCount(filepath.Join(dir, "tree", "level-00.bin"))
+	known := treeLeaves
+	if n := len(cks); n > 0 {
+		known = max(known, cks[n-1].Size)
+	}
 	leaves, closeLeaves, err := openLeafFile(filepath.Join(dir, "tree", "level-00.bin"))
 	if err != nil {
 		return nil, err
@@ -133,7 +140,12 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 	var idx uint64
 	var chain [sha256.Size]byte
 	started := false
+	seen := 0
 	for sc := range checks.results() {
+		seen++
+		if seen == len(segs) {
+			sc.cutStaleTail(known)
+		}
 		if err := ctx.Err(); err != nil {
 			checks.stop()
 			return nil, err
@@ -211,7 +223,7 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyReport,
 			Message: fmt.Sprintf("the log ends at entry %d but a checkpoint signed at %s covers %d entries: entries %d to %d are missing",
 				idx, cks[n-1].Time.Format(time.RFC3339), cks[n-1].Size, idx, cks[n-1].Size-1)})
 	}
-	if n, ok := leafCount(filepath.Join(dir, "tree", "level-00.bin")); ok && n > idx {
+	if n, ok := treeLeaves, haveTree; ok && n > idx {
 		add(Problem{Index: idx, Kind: ProblemTruncated,
 			Message: fmt.Sprintf("the Merkle tree records %d entries but the segments hold %d: entries %d to %d are missing", n, idx, idx, n-1)})
 	}
@@ -305,12 +317,36 @@ type segCheck struct {
 	// problems found inside the segment (chain breaks, an unreadable
 	// record), in index order.
 	problems []Problem
+	// plain: read from an uncompressed file, the form the segment being
+	// written has. breakCount and breakChain are count and chain before
+	// the first problem.
+	plain      bool
+	breakCount int
+	breakChain [sha256.Size]byte
+}
+
+// cutStaleTail treats what follows the first problem of the last segment
+// as not yet written when no entry there was ever acknowledged (none is
+// below known, what the tree or a checkpoint holds): the segment being
+// written may be a reused file with stale records past its end, or end in a
+// write in progress. Anything below known stays a problem.
+func (sc *segCheck) cutStaleTail(known uint64) {
+	if !sc.plain || sc.err != nil || len(sc.problems) == 0 {
+		return
+	}
+	if sc.header.first+uint64(sc.breakCount) < known {
+		return
+	}
+	sc.count, sc.lastChain, sc.problems = sc.breakCount, sc.breakChain, nil
+	sc.leaves = sc.leaves[:sc.count*sha256.Size]
 }
 
 // checkSegment reads one segment and checks what it can alone: record
 // checksums and the hash chain from the segment header on.
 func checkSegment(seg *segment) *segCheck {
 	sc := &segCheck{name: filepath.Base(seg.path)}
+	_, compressed := seg.location()
+	sc.plain = !compressed
 	rc, err := seg.openStream()
 	if err != nil {
 		sc.err = err
@@ -337,6 +373,9 @@ func checkSegment(seg *segment) *segCheck {
 		r, err := readRecord(br, &buf)
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if len(sc.problems) == 0 {
+			sc.breakCount, sc.breakChain = sc.count, chain
 		}
 		if err != nil {
 			sc.problems = append(sc.problems, Problem{Index: idx, Segment: sc.name, Kind: ProblemCorrupt,

@@ -241,7 +241,15 @@ func (l *Log) write(b *batch) {
 	l.next += uint64(len(b.reqs))
 	if l.activeSize >= l.opts.SegmentBytes {
 		// The written batch stays good: the syncer commits it in the old
-		// file. Only what follows needs the new segment.
+		// file. Only what follows needs the new segment. A reused file is
+		// cut to its records first, durably, so that only the last segment
+		// can ever have a stale tail.
+		if err := l.cutActive(); err != nil {
+			err = l.fail(fmt.Errorf("%w: %w", ErrFailed, err))
+			l.log.Error("audit segment roll failed", logfields.Error, err)
+			b.err = err
+			return
+		}
 		if err := l.startSegment(l.next, l.chain); err != nil {
 			err = l.fail(fmt.Errorf("%w: %w", ErrFailed, err))
 			l.log.Error("audit segment roll failed", logfields.Error, err)
@@ -343,7 +351,7 @@ func (l *Log) commit(group []*batch) {
 		if b.err != nil || b.file == synced {
 			continue
 		}
-		if err := b.file.Sync(); err != nil {
+		if err := datasync(b.file); err != nil {
 			// After a failed fsync the page cache state is unknown; stop.
 			b.err = l.fail(fmt.Errorf("%w: syncing %s: %w", ErrFailed, filepath.Base(b.seg.path), err))
 			l.log.Error("audit fsync failed", logfields.Error, b.err)

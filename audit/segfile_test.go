@@ -1,0 +1,205 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// fixedEntry is decisionEntry with every field of fixed width: all records
+// are the same size, so the stale records of a reused file line up with
+// the new segment's and pass their checksums; only the chain tells them.
+func fixedEntry(i int) *Entry {
+	e := decisionEntry(i)
+	e.Input = json.RawMessage(fmt.Sprintf(`{"subject":{"id":"user%03d"},"resource":{"id":"r%06d"}}`, i%100, i))
+	e.Time = time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+	return e
+}
+
+func appendFixed(t *testing.T, l *Log, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		if _, err := l.Append(context.Background(), fixedEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// reusedLog fills segments of 16 KiB with compression until the segment
+// being written is a reused file with stale records past its end.
+func reusedLog(t *testing.T, dir string) *Log {
+	t.Helper()
+	l := openLog(t, dir, func(o *Options) { o.SegmentBytes = 16 << 10 })
+	for round := 0; ; round++ {
+		appendFixed(t, l, int(l.Size()), 40)
+		l.compressing.Wait()
+		st, err := l.activeFile.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > l.activeSize+recordOverhead {
+			return l
+		}
+		if round > 200 {
+			t.Fatal("no segment file was ever reused")
+		}
+	}
+}
+
+func reusedCount(t *testing.T, l *Log) float64 {
+	var m dto.Metric
+	if err := l.m.recycled.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Counter.GetValue()
+}
+
+// TestReusedSegmentFilesHoldOnlyTheirEntries writes segments over the files
+// of compressed ones and checks that the stale records past the end never
+// count: not for the log, not for a reader in another process, not for
+// verify, and not after a crash (a copy of the directory taken while the
+// writer runs, as a kill -9 leaves it).
+func TestReusedSegmentFilesHoldOnlyTheirEntries(t *testing.T) {
+	dir := t.TempDir()
+	l := reusedLog(t, dir)
+	defer l.Close()
+	if n := reusedCount(t, l); n == 0 {
+		t.Fatal("reused-files metric is 0")
+	}
+	size := l.Size()
+
+	r, err := OpenReader(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Size(); got != size {
+		t.Fatalf("reader sees %d entries, the log has %d: stale records were counted", got, size)
+	}
+	got, err := r.Read(context.Background(), 0, int(size)+10)
+	if err != nil || uint64(len(got)) != size {
+		t.Fatalf("reader read %d entries (%v), want %d", len(got), err, size)
+	}
+	for i, e := range got {
+		if want := fixedEntry(i).DecisionID; e.DecisionID != want || e.Index != uint64(i) {
+			t.Fatalf("entry %d is %s (index %d), want %s", i, e.DecisionID, e.Index, want)
+		}
+	}
+	if rep := mustVerify(t, dir); !rep.OK() || rep.Entries != size {
+		t.Fatalf("verify of the live log: %d entries, problems %+v", rep.Entries, rep.Problems)
+	}
+
+	// What a crash leaves: the files as they are now, stale tail included.
+	crashed := filepath.Join(t.TempDir(), "crashed")
+	if out, err := exec.Command("cp", "-a", dir, crashed).CombinedOutput(); err != nil {
+		t.Fatalf("copying the log: %v %s", err, out)
+	}
+	os.Remove(filepath.Join(crashed, "LOCK"))
+	if rep := mustVerify(t, crashed); !rep.OK() || rep.Entries != size {
+		t.Fatalf("verify after a crash: %d entries, problems %+v", rep.Entries, rep.Problems)
+	}
+	c := openLog(t, crashed)
+	rec := c.Recovery()
+	if rec.TornBytes == 0 || rec.AfterIndex != size {
+		t.Fatalf("recovery %+v, want the stale tail after entry %d cut", rec, size)
+	}
+	saved, err := os.ReadFile(rec.SavedTo)
+	if err != nil || int64(len(saved)) != rec.TornBytes {
+		t.Fatalf("saved tail: %d bytes (%v), want %d", len(saved), err, rec.TornBytes)
+	}
+	if c.Size() != size+1 {
+		t.Fatalf("recovered log has %d entries, want %d and the torn_tail event", c.Size(), size)
+	}
+	appendFixed(t, c, int(size)+1, 30)
+	c.Close()
+	if rep := mustVerify(t, crashed); !rep.OK() || rep.Entries != size+31 {
+		t.Fatalf("verify after recovery: %d entries, problems %+v", rep.Entries, rep.Problems)
+	}
+}
+
+// TestClosedLogHasNoStaleTail: Close cuts a reused file to its records, so
+// the files of a closed log hold exactly its entries.
+func TestClosedLogHasNoStaleTail(t *testing.T) {
+	dir := t.TempDir()
+	l := reusedLog(t, dir)
+	path, size := l.active.path, l.activeSize
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Size() != size {
+		t.Fatalf("closed segment is %d bytes (%v), its records %d", st.Size(), err, size)
+	}
+	l = openLog(t, dir)
+	defer l.Close()
+	if rec := l.Recovery(); rec.TornBytes != 0 {
+		t.Fatalf("reopening a closed log cut %d bytes", rec.TornBytes)
+	}
+}
+
+// TestReaderKeepsASegmentFromReuse: a file being read is never written
+// over; a reader with an old listing finds the compressed form.
+func TestReaderKeepsASegmentFromReuse(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.SegmentBytes = 8 << 10; o.NoCompress = true })
+	defer l.Close()
+	appendFixed(t, l, 0, 200) // one at a time: a batch never spans segments
+	l.mu.RLock()
+	segs := append([]*segment(nil), l.segments...)
+	l.mu.RUnlock()
+	if len(segs) < 4 {
+		t.Fatalf("only %d segments", len(segs))
+	}
+	held, other := segs[0], segs[1]
+	want, err := os.ReadFile(held.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A reader holds the first segment while it is compressed and handed
+	// to reuse: the file is removed, not kept, and the reader's bytes stay.
+	f, _, compressed, err := openSegmentFile(held)
+	if err != nil || compressed {
+		t.Fatalf("open: %v (compressed %v)", err, compressed)
+	}
+	defer f.Close()
+	if err := compressSegment(held, l.recycle); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.spares); n != 0 {
+		t.Fatalf("a file being read became a spare (%d spares)", n)
+	}
+	if got, err := io.ReadAll(f); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the reader's bytes changed under it (%v)", err)
+	}
+
+	// Unread, the second one is kept to reuse; a reader that listed it
+	// before opens the compressed file instead of the spare.
+	stale := &segment{first: other.first, path: other.path}
+	if err := compressSegment(other, l.recycle); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.spares); n != 1 {
+		t.Fatalf("%d spares, want the second segment's file", n)
+	}
+	g, path, compressed, err := openSegmentFile(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	if !compressed || filepath.Ext(path) != ".zst" {
+		t.Fatalf("a stale listing opened %s (compressed %v)", path, compressed)
+	}
+	got, err := l.Read(context.Background(), other.first, 3)
+	if err != nil || len(got) != 3 || got[0].Index != other.first {
+		t.Fatalf("read from the compressed form: %v %v", got, err)
+	}
+}
