@@ -34,10 +34,11 @@ func benchAppend(b *testing.B, noCompress bool) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
+		var e Entry
 		for pb.Next() {
-			e := benchEntry(int(n.Add(1)))
+			benchEntry(&e, int(n.Add(1)))
 			t0 := time.Now()
-			if _, err := l.Append(context.Background(), e); err != nil {
+			if _, err := l.Append(context.Background(), &e); err != nil {
 				b.Error(err)
 				return
 			}
@@ -68,9 +69,10 @@ var benchEntries = func() []Entry {
 	return es
 }()
 
-func benchEntry(i int) *Entry {
-	e := benchEntries[i%len(benchEntries)]
-	return &e
+// benchEntry fills the caller's entry: the harness allocating one per
+// append would add its own garbage collections to what is measured.
+func benchEntry(e *Entry, i int) {
+	*e = benchEntries[i%len(benchEntries)]
 }
 
 var (
@@ -96,15 +98,18 @@ func BenchmarkAppendAtRate(b *testing.B) {
 	for range *benchWorkers {
 		wg.Go(func() {
 			var mine, myDisp []time.Duration
+			var e Entry
 			i := 0
 			for t := range due {
 				i++
 				myDisp = append(myDisp, time.Since(t))
-				if _, err := l.Append(context.Background(), benchEntry(i)); err != nil {
+				benchEntry(&e, i)
+				if _, err := l.Append(context.Background(), &e); err != nil {
 					b.Error(err)
 					break
 				}
 				mine = append(mine, time.Since(t))
+
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -127,6 +132,7 @@ func BenchmarkAppendAtRate(b *testing.B) {
 	}
 	close(due)
 	wg.Wait()
+
 	elapsed := time.Since(start)
 	b.StopTimer()
 	slices.Sort(lat)
@@ -223,7 +229,16 @@ func reportCommitMetrics(b *testing.B, l *Log) {
 		b.ReportMetric(m.Histogram.GetSampleSum()/float64(m.Histogram.GetSampleCount()), "entries/fsync")
 	}
 	if err := l.m.fsyncSeconds.Write(&m); err == nil && m.Histogram.GetSampleCount() > 0 {
-		b.ReportMetric(1000*m.Histogram.GetSampleSum()/float64(m.Histogram.GetSampleCount()), "fsync-ms")
+		h := m.Histogram
+		b.ReportMetric(1000*h.GetSampleSum()/float64(h.GetSampleCount()), "fsync-ms")
+		// The disk's own tail bounds the append tail: report the upper
+		// bound of the histogram bucket holding the 99th percentile.
+		for _, bk := range h.Bucket {
+			if float64(bk.GetCumulativeCount()) >= 0.99*float64(h.GetSampleCount()) {
+				b.ReportMetric(1000*bk.GetUpperBound(), "fsync-p99≤ms")
+				break
+			}
+		}
 	}
 	if err := l.m.recycled.Write(&m); err == nil {
 		b.ReportMetric(m.Counter.GetValue(), "reused-files")

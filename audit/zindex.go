@@ -41,11 +41,10 @@ func writeCompressed(src string, w io.Writer) error {
 	}
 	defer in.Close()
 	br := bufio.NewReaderSize(in, 1<<20)
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	enc, err := sharedEncoder()
 	if err != nil {
 		return err
 	}
-	defer enc.Close()
 	var zoff int64
 	write := func(b []byte) error {
 		n, err := w.Write(b)
@@ -61,7 +60,9 @@ func writeCompressed(src string, w io.Writer) error {
 	}
 	var idx zIndex
 	plainOff := int64(headerSize)
-	var group, rec []byte
+	// One output buffer for every frame: compression allocated more than
+	// the appends it runs beside, and each GC it caused stalled them.
+	var group, rec, out []byte
 	for done := false; !done; {
 		group = group[:0]
 		groupStart := plainOff
@@ -86,7 +87,8 @@ func writeCompressed(src string, w io.Writer) error {
 		start := time.Now()
 		idx.compressed = append(idx.compressed, zoff)
 		idx.plain = append(idx.plain, groupStart)
-		if err := write(enc.EncodeAll(group, nil)); err != nil {
+		out = enc.EncodeAll(group, out[:0])
+		if err := write(out); err != nil {
 			return err
 		}
 		// Pace, so compression spreads over time instead of taking a core
@@ -158,6 +160,21 @@ var (
 	dec     *zstd.Decoder
 	decErr  error
 )
+
+var (
+	encOnce sync.Once
+	enc     *zstd.Encoder
+	encErr  error
+)
+
+// sharedEncoder is one encoder for every compression (EncodeAll is safe for
+// concurrent use; with concurrency 1 compressions take turns).
+func sharedEncoder() (*zstd.Encoder, error) {
+	encOnce.Do(func() {
+		enc, encErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	})
+	return enc, encErr
+}
 
 // sharedDecoder is one decoder for all DecodeAll calls (it is safe for
 // concurrent use): building one costs far more than decoding a frame.
