@@ -156,6 +156,10 @@ type Log struct {
 
 	spareMu sync.Mutex
 	spares  []spareFile // plain files of compressed segments, to write over
+
+	// commitHook, set by benchmarks before the first append, sees each
+	// group commit's fsync time and entries (on the syncer).
+	commitHook func(fsync time.Duration, entries int)
 }
 
 // Open opens (creating if needed) the log in opts.Dir, repairing a torn tail

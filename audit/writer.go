@@ -366,8 +366,12 @@ func (l *Log) commit(group []*batch) {
 		}
 	}
 	if entries > 0 {
-		l.m.fsyncSeconds.Observe(time.Since(t0).Seconds())
+		d := time.Since(t0)
+		l.m.fsyncSeconds.Observe(d.Seconds())
 		l.m.batchSize.Observe(float64(entries))
+		if l.commitHook != nil {
+			l.commitHook(d, entries)
+		}
 	}
 
 	var treeErr error
