@@ -10,6 +10,8 @@ type Config struct {
 	Policies Policies `yaml:"policies" json:"policies"`
 	Audit    Audit    `yaml:"audit" json:"audit"`
 	Validate Validate `yaml:"validate" json:"validate"`
+	// Repository is the git repository that holds the policies' history.
+	Repository Repository `yaml:"repository" json:"repository"`
 }
 
 // Log configures the process's own structured logs (not the decision log).
@@ -162,6 +164,21 @@ type Validate struct {
 	Rules    []string `yaml:"rules" json:"rules"`       // extra validator rule directories
 	Disable  []string `yaml:"disable" json:"disable"`   // rule names to skip
 	Baseline string   `yaml:"baseline" json:"baseline"` // baseline file to filter findings
+}
+
+// Repository configures the policy repository (serve --repo and, later, the
+// bundle server).
+type Repository struct {
+	// ProtectedBranches: a branch matching one is served only at commits
+	// with enough valid signed approvals (belladonna approve).
+	ProtectedBranches []ProtectedBranch `yaml:"protected_branches" json:"protected_branches"`
+}
+
+// ProtectedBranch is one protection rule; the first matching rule applies.
+type ProtectedBranch struct {
+	Pattern   string `yaml:"pattern" json:"pattern"`     // path.Match glob on the branch name
+	Approvals int    `yaml:"approvals" json:"approvals"` // distinct valid approvers required
+	KeysDir   string `yaml:"keys_dir" json:"keys_dir"`   // approvers' public keys (belladonna approvals verify --keys)
 }
 
 // Default returns the configuration used when belladonna.yaml sets nothing.

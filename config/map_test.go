@@ -28,6 +28,7 @@ func TestMapDefault(t *testing.T) {
 			"sinks":       []any{},
 		},
 		"validate": map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
+		"repository": map[string]any{"protected_branches": []any{}},
 	}
 	if got := Default().Map(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default().Map():\n got %#v\nwant %#v", got, want)
@@ -50,6 +51,7 @@ func TestMapIsJSONShaped(t *testing.T) {
 		{Name: "siem", Type: "syslog", Address: "siem:514", Format: "cef", TLS: true, BatchSize: 10},
 		{Name: "pg", Type: "postgres", DSN: "postgres://db/audit", FlushInterval: "2s"},
 	}
+	c.Repository.ProtectedBranches = []ProtectedBranch{{Pattern: "release/*", Approvals: 2, KeysDir: "k"}}
 	raw, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -126,6 +127,30 @@ func (d *decoded) validate() {
 	}
 
 	d.oneOf("validate.fail_on", c.Validate.FailOn, failOns)
+
+	for i := range c.Repository.ProtectedBranches {
+		d.validateProtectedBranch(i, &c.Repository.ProtectedBranches[i])
+	}
+}
+
+// validateProtectedBranch checks repository.protected_branches[i].
+func (d *decoded) validateProtectedBranch(i int, p *ProtectedBranch) {
+	at := fmt.Sprintf("repository.protected_branches[%d]", i)
+	if d.mistyped[at] {
+		return
+	}
+	key := func(name string) string { return at + "." + name }
+	if p.Pattern == "" {
+		d.invalid(key("pattern"), at, "required: a branch name or glob such as main or release/*")
+	} else if _, err := path.Match(p.Pattern, "x"); err != nil {
+		d.invalid(key("pattern"), at, "not a valid glob: %s", quote(p.Pattern))
+	}
+	if p.Approvals < 1 {
+		d.invalid(key("approvals"), at, "must be at least 1, got %d", p.Approvals)
+	}
+	if p.KeysDir == "" {
+		d.invalid(key("keys_dir"), at, "required: the directory of the approvers' public keys")
+	}
 }
 
 func (d *decoded) validateRetention(r *Retention) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/prometheus/client_golang/prometheus"
@@ -189,6 +190,13 @@ func loadGitSource(p ServeParams, opts engine.LoadOptions) (*engine.Source, stri
 	if err != nil {
 		return nil, "", err
 	}
+	rules, err := Protections(p.Config.Repository)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := repo.CheckProtected(p.Rev, rules, time.Now()); err != nil {
+		return nil, "", fmt.Errorf("refusing to serve %s at %s: %w", p.Repo, p.Rev, err)
+	}
 	fsys, c, err := repo.FS(p.Rev)
 	if err != nil {
 		return nil, "", err
@@ -203,4 +211,22 @@ func loadGitSource(p ServeParams, opts engine.LoadOptions) (*engine.Source, stri
 	}
 	src.Revision = c.Hash.String()
 	return src, fmt.Sprintf("%s at %s (%s)", p.Repo, p.Rev, c.Hash.String()[:12]), nil
+}
+
+// Protections loads the configured protected-branch rules with their
+// approvers' keys; a rule whose keys cannot be read is an error, never a
+// rule that is skipped.
+func Protections(cfg config.Repository) ([]policyrepo.Protection, error) {
+	out := make([]policyrepo.Protection, 0, len(cfg.ProtectedBranches))
+	for i, pb := range cfg.ProtectedBranches {
+		keys, err := policyrepo.LoadApprovalKeys(pb.KeysDir)
+		if err != nil {
+			return nil, fmt.Errorf("repository.protected_branches[%d] (%s): %w", i, pb.Pattern, err)
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("repository.protected_branches[%d] (%s): no approver keys (.pem, .pub, .crt) in %s", i, pb.Pattern, pb.KeysDir)
+		}
+		out = append(out, policyrepo.Protection{Pattern: pb.Pattern, Approvals: pb.Approvals, Keys: keys, KeysDir: pb.KeysDir})
+	}
+	return out, nil
 }

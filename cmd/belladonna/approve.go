@@ -53,7 +53,7 @@ the commit's note in ` + policyrepo.ApprovalsRef + `. Push it with
 	return cmd
 }
 
-func newApprovalsCommand(stdout io.Writer) *cobra.Command {
+func newApprovalsCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "approvals", Short: "Check the signed approvals of policy versions",
 		Example: "  belladonna approvals verify HEAD --keys .belladonna/approvers --require 2"}
 	var p repoParams
@@ -66,19 +66,42 @@ func newApprovalsCommand(stdout io.Writer) *cobra.Command {
 key in --keys (PEM public keys or certificates; a certificate's validity
 bounds its key), over a statement for this commit and this repository, with
 a nonce no earlier approval used. Exit 0 when at least --require distinct
-approvers hold a valid approval, 1 otherwise.`,
-		Example: `  belladonna approvals verify HEAD --keys .belladonna/approvers --require 2`,
-		Args:    cobra.ExactArgs(1),
+approvers hold a valid approval, 1 otherwise.
+
+When REV is a branch that repository.protected_branches protects, its rule
+gives the defaults of --keys and --require: the check that serve --repo
+makes before serving the branch.`,
+		Example: `  belladonna approvals verify HEAD --keys .belladonna/approvers --require 2
+  # the rule configured for main
+  belladonna approvals verify main`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if keys == "" {
-				return usageError(errors.New("--keys DIR is required"))
-			}
-			if require < 1 {
-				return usageError(fmt.Errorf("--require %d: want at least 1", require))
-			}
 			r, err := p.open()
 			if err != nil {
 				return err
+			}
+			if keys == "" {
+				branch, err := r.BranchOf(args[0])
+				if err != nil {
+					return err
+				}
+				var rules []policyrepo.Protection
+				for _, pb := range g.cfg.Repository.ProtectedBranches {
+					rules = append(rules, policyrepo.Protection{Pattern: pb.Pattern, Approvals: pb.Approvals, KeysDir: pb.KeysDir})
+				}
+				if pb, ok := policyrepo.Protecting(rules, branch); ok {
+					keys = pb.KeysDir
+					if !cmd.Flags().Changed("require") {
+						require = pb.Approvals
+					}
+					fmt.Fprintf(stdout, "branch %s is protected (repository.protected_branches %q): %d approvals by keys in %s\n", branch, pb.Pattern, pb.Approvals, pb.KeysDir)
+				}
+			}
+			if keys == "" {
+				return usageError(errors.New("--keys DIR is required (or REV a branch that repository.protected_branches protects)"))
+			}
+			if require < 1 {
+				return usageError(fmt.Errorf("--require %d: want at least 1", require))
 			}
 			ks, err := policyrepo.LoadApprovalKeys(keys)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,6 +145,38 @@ func TestApproveAndVerifyCLI(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, "nope.key"), "--approver", "bo", "HEAD"); code != 2 || !strings.Contains(errb, "nope.key") {
 		t.Fatalf("missing key: exit %d %s", code, errb)
+	}
+}
+
+// A protected branch: approvals verify takes its rule from the config, and
+// serve --repo refuses the branch until the approvals are there.
+func TestProtectedBranchCLI(t *testing.T) {
+	g := gitfixture.New(t)
+	g.Commit("ana", "one", map[string][]byte{"security/authz/authz.rego": []byte("package security.authz\n\ndefault allow := false\n")})
+	keys, priv := t.TempDir(), t.TempDir()
+	for _, name := range []string{"bo", "cy"} {
+		approverKey(t, name, priv, keys)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "belladonna.yaml")
+	cfg := fmt.Sprintf("data_dir: %s\nrepository:\n  protected_branches:\n    - {pattern: main, approvals: 2, keys_dir: %s}\n", t.TempDir(), keys)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serveArgs := []string{"serve", "--config", cfgFile, "--addr", "127.0.0.1:0", "--repo", g.Dir, "--rev", "main"}
+	if code, _, errb := runCLI(t, serveArgs...); code == 0 || !strings.Contains(errb, `branch "main" matches "main", which needs 2 approvals`) {
+		t.Fatalf("serve of an unapproved protected branch: exit %d %s", code, errb)
+	}
+	for _, name := range []string{"bo", "cy"} {
+		if code, _, errb := runCLI(t, "approve", "--repo", g.Dir, "--key", filepath.Join(priv, name+".key"), "--approver", name, "main"); code != 0 {
+			t.Fatalf("approve: %s", errb)
+		}
+	}
+	code, out, errb := runCLI(t, "approvals", "verify", "--config", cfgFile, "--repo", g.Dir, "main")
+	if code != 0 || !strings.Contains(out, `branch main is protected (repository.protected_branches "main"): 2 approvals`) || !strings.Contains(out, "2 distinct approvers") {
+		t.Fatalf("verify by the configured rule: exit %d %s %s", code, out, errb)
+	}
+	if code, _, errb := runCLI(t, "approvals", "verify", "--repo", g.Dir, "main"); code != 2 || !strings.Contains(errb, "--keys DIR is required") {
+		t.Fatalf("no rule, no --keys: exit %d %s", code, errb)
 	}
 }
 

@@ -108,7 +108,7 @@ Exit codes:
 		newShowCommand(stdout),
 		newDiffCommand(g, stdout),
 		newApproveCommand(stdout),
-		newApprovalsCommand(stdout),
+		newApprovalsCommand(g, stdout),
 		newRollbackCommand(g, stdout),
 		newSyncCommand(stdout),
 	)
