@@ -54,6 +54,24 @@ func decodeHeader(b []byte) (segmentHeader, error) {
 	return h, nil
 }
 
+// continuesChain reports whether the record at the start of next is intact
+// and continues the chain hash stored in bad, a record that fails its
+// checksum: then bad was written whole before next and damaged since (a
+// torn write leaves nothing valid after it that links to it; stale records
+// of a reused file link to their own predecessors).
+func continuesChain(bad, next []byte) bool {
+	if len(bad) < recordOverhead {
+		return false
+	}
+	r, err := parseRecord(next)
+	if err != nil {
+		return false
+	}
+	var prev [sha256.Size]byte
+	copy(prev[:], bad[8:recordOverhead])
+	return chainNext(prev, hasher.HashLeaf(r.payload)) == r.chain
+}
+
 // chainNext is chain[i] = SHA-256(chain[i-1] || leaf[i]).
 func chainNext(prev [sha256.Size]byte, leaf []byte) [sha256.Size]byte {
 	var buf [2 * sha256.Size]byte

@@ -92,10 +92,10 @@ type Recovery struct {
 	// those entries had not been acknowledged).
 	TornBytes int64
 	Segment   string
-	// AfterIndex is the index the cut bytes followed; SavedTo holds a copy
-	// of them.
-	AfterIndex uint64
-	SavedTo    string
+	// FromIndex is the index the first cut record would have had; SavedTo
+	// holds a copy of the cut bytes.
+	FromIndex uint64
+	SavedTo   string
 	// ReplayedLeaves were re-hashed into the tree from the segments.
 	ReplayedLeaves uint64
 }
@@ -147,7 +147,8 @@ type Log struct {
 	wantWork  chan struct{} // the syncer finished a group
 	ckReq     chan chan error
 	compressQ chan *segment
-	// compressing counts segments queued or being compressed.
+	// compressing counts sealed segments not yet compressed (or left
+	// plain): tests wait on it.
 	compressing sync.WaitGroup
 	quit        chan struct{}
 	done        chan struct{}
@@ -205,6 +206,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 	if l.tree, err = openTree(filepath.Join(opts.Dir, "tree")); err != nil {
+		l.closeFiles()
 		return nil, err
 	}
 	if err := l.rebuildTree(ctx); err != nil {
@@ -224,10 +226,10 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if r := l.recovery; r.TornBytes > 0 {
 		l.log.Warn("audit log: truncated a torn tail", logfields.Segment, r.Segment, logfields.Bytes, r.TornBytes, logfields.Count, l.Size(), logfields.File, r.SavedTo)
 		_, err := l.Append(ctx, &Entry{Kind: KindEvent, Type: EventTornTail, Severity: "medium",
-			Message: fmt.Sprintf("recovered after a crash: cut %d bytes after entry %d from %s (an unacknowledged write, or the rest of a reused file); a copy is in %s",
-				r.TornBytes, r.AfterIndex, r.Segment, r.SavedTo),
+			Message: fmt.Sprintf("recovered after a crash: cut %d bytes from %s where entry %d would start (an unacknowledged write, or the rest of a reused file); a copy is in %s",
+				r.TornBytes, r.Segment, r.FromIndex, r.SavedTo),
 			Attrs: map[string]string{"segment": r.Segment, "bytes": strconv.FormatInt(r.TornBytes, 10),
-				"after_index": strconv.FormatUint(r.AfterIndex, 10), "saved_to": r.SavedTo}})
+				"from_index": strconv.FormatUint(r.FromIndex, 10), "saved_to": r.SavedTo}})
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -357,35 +359,52 @@ func knownEntries(dir string) (uint64, string) {
 // without a copy.
 func (l *Log) cutTail(path string, b []byte, end int64, index uint64) error {
 	name := filepath.Base(path)
-	saved := filepath.Join(l.opts.Dir, "recovered", fmt.Sprintf("%s.from-%d.tail", name, index))
-	if err := os.MkdirAll(filepath.Dir(saved), 0o750); err != nil {
+	dir := filepath.Join(l.opts.Dir, "recovered")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("audit: saving the torn tail of %s: %w", name, err)
 	}
-	if err := writeFileSync(saved, b[end:]); err != nil {
+	saved, err := saveTail(dir, fmt.Sprintf("%s.from-%d", name, index), b[end:])
+	if err != nil {
 		return fmt.Errorf("audit: saving the torn tail of %s: %w", name, err)
 	}
 	if err := os.Truncate(path, end); err != nil {
 		return fmt.Errorf("audit: truncating torn tail of %s: %w", path, err)
 	}
-	l.recovery = Recovery{TornBytes: int64(len(b)) - end, Segment: name, SavedTo: saved, AfterIndex: index}
+	l.recovery = Recovery{TornBytes: int64(len(b)) - end, Segment: name, SavedTo: saved, FromIndex: index}
 	return nil
 }
 
-// writeFileSync writes b to path and fsyncs it.
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+// saveTail writes b to a new file in dir named after base (never over an
+// earlier copy: two crashes may cut at the same index) and makes it and
+// its name durable.
+func saveTail(dir, base string, b []byte) (string, error) {
+	var f *os.File
+	var err error
+	for n := 0; ; n++ {
+		name := base + ".tail"
+		if n > 0 {
+			name = fmt.Sprintf("%s.%d.tail", base, n)
+		}
+		f, err = os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return f.Name(), syncDir(dir)
 }
 
 // startSegment makes the segment whose first entry is first the active one,

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 )
@@ -39,7 +40,10 @@ const maxSpares = 2
 const sparePrefix = ".spare-"
 
 type spareFile struct {
-	f    *os.File // holds LOCK_EX until the segment written over it is sealed
+	// f holds LOCK_EX while a spare, and LOCK_SH once a segment is written
+	// over it, until that segment is sealed: readers share the lock, so no
+	// file anybody reads is ever reused.
+	f    *os.File
 	path string
 	size int64
 }
@@ -76,6 +80,13 @@ func (l *Log) recycle(path string) error {
 		// A reader still has it: let it finish on its own open file.
 		f.Close()
 		return os.Remove(dst)
+	}
+	// The rename must be durable before the file is written over: else a
+	// crash could bring back seg-X.log holding another segment's header.
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		f.Close()
+		os.Remove(dst)
+		return err
 	}
 	l.spareMu.Lock()
 	l.spares = append(l.spares, spareFile{f: f, path: dst, size: st.Size()})
@@ -132,6 +143,10 @@ func reuseSpare(s spareFile, path string, hdr []byte) (*os.File, error) {
 		if _, err := os.Stat(path); err == nil {
 			return fmt.Errorf("%s exists already", filepath.Base(path))
 		}
+		// Shared from here on: readers of the new segment lock it too.
+		if err := syscall.Flock(int(s.f.Fd()), syscall.LOCK_SH); err != nil {
+			return fmt.Errorf("sharing the lock: %w", err)
+		}
 		return os.Rename(s.path, path)
 	}()
 	if err != nil {
@@ -162,12 +177,15 @@ func (l *Log) cutActive() error {
 // removed; its records are in the .zst now.
 var errMoved = errors.New("segment moved")
 
-// openSegmentFile opens the segment's current file for reading. A closed
-// plain file is returned holding a shared flock (released by Close), so it
+// openSegmentFile opens the segment's current file for reading. A plain
+// file is returned holding a shared flock (released by Close), so it
 // cannot be reused while read; if it was compressed meanwhile, the
 // compressed file is opened instead.
 func openSegmentFile(s *segment) (*os.File, string, bool, error) {
-	for range 3 {
+	for attempt := range 8 {
+		if attempt > 0 {
+			time.Sleep(time.Millisecond << attempt)
+		}
 		path, compressed := s.location()
 		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) && !compressed {
@@ -190,12 +208,16 @@ func openSegmentFile(s *segment) (*os.File, string, bool, error) {
 			s.moved()
 			continue
 		}
-		if lockErr != nil && !errors.Is(lockErr, syscall.EWOULDBLOCK) {
+		if errors.Is(lockErr, syscall.EWOULDBLOCK) {
+			// Only a file being made a spare is held exclusively, and it
+			// is renamed first: a race with that rename; look again.
+			f.Close()
+			continue
+		}
+		if lockErr != nil {
 			f.Close()
 			return nil, path, false, fmt.Errorf("audit: locking segment %s: %w", filepath.Base(path), lockErr)
 		}
-		// Locked, or held exclusively under its own name: the segment being
-		// written, which is never reused while it is.
 		return f, path, false, nil
 	}
 	path, _ := s.location()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,7 +109,7 @@ func TestReusedSegmentFilesHoldOnlyTheirEntries(t *testing.T) {
 	}
 	c := openLog(t, crashed)
 	rec := c.Recovery()
-	if rec.TornBytes == 0 || rec.AfterIndex != size {
+	if rec.TornBytes == 0 || rec.FromIndex != size {
 		t.Fatalf("recovery %+v, want the stale tail after entry %d cut", rec, size)
 	}
 	saved, err := os.ReadFile(rec.SavedTo)
@@ -202,4 +203,116 @@ func TestReaderKeepsASegmentFromReuse(t *testing.T) {
 	if err != nil || len(got) != 3 || got[0].Index != other.first {
 		t.Fatalf("read from the compressed form: %v %v", got, err)
 	}
+}
+
+// A reader tells damage from a write in progress: an entry the tree holds
+// that does not read back is an error naming it, not the end of the log.
+func TestReaderReportsDamageBelowTheTree(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.NoCompress = true })
+	appendFixed(t, l, 0, 20)
+	l.Close()
+	tamper(t, dir, func(r [][]byte) [][]byte { r[7] = bytes.Clone(r[7]); r[7][len(r[7])-1] ^= 0xff; return r })
+	r, err := OpenReader(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(context.Background(), 0, 30); err == nil || !strings.Contains(err.Error(), "entry 7 is damaged") {
+		t.Fatalf("want an error naming entry 7, got %v", err)
+	}
+}
+
+// With neither tree nor checkpoints left to say which entries existed, a
+// damaged record followed by one that continues its chain is still damage:
+// Open refuses and verify names it, instead of cutting it as a torn tail.
+func TestDamageWithEntriesAfterItIsNeverATornTail(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.NoCompress = true })
+	appendFixed(t, l, 0, 20)
+	l.Close()
+	tamper(t, dir, func(r [][]byte) [][]byte { r[7] = bytes.Clone(r[7]); r[7][len(r[7])-3] ^= 0x40; return r })
+	os.RemoveAll(filepath.Join(dir, "tree"))
+	os.Remove(filepath.Join(dir, "checkpoints.jsonl"))
+	rep := mustVerify(t, dir)
+	if rep.OK() || rep.Problems[0].Kind != ProblemCorrupt || rep.Problems[0].Index != 7 {
+		t.Fatalf("verify: want corrupt at 7, got %+v", rep.Problems)
+	}
+	if _, err := Open(context.Background(), Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "entry 7 is damaged") {
+		t.Fatalf("open: want a refusal naming entry 7, got %v", err)
+	}
+}
+
+// A reader of the segment being written (itself a reused file) keeps it from
+// being reused again after it is sealed: its header never changes under
+// the reader.
+func TestReaderOfTheActiveSegmentKeepsItFromReuse(t *testing.T) {
+	dir := t.TempDir()
+	l := reusedLog(t, dir)
+	defer l.Close()
+	active := l.active
+	f, _, compressed, err := openSegmentFile(active)
+	if err != nil || compressed {
+		t.Fatalf("open: %v (compressed %v)", err, compressed)
+	}
+	defer f.Close()
+	hdr := make([]byte, headerSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := reusedCount(t, l)
+	for reusedCount(t, l) < before+4 {
+		appendFixed(t, l, int(l.Size()), 40)
+		l.compressing.Wait()
+	}
+	now := make([]byte, headerSize)
+	if _, err := f.ReadAt(now, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(hdr, now) {
+		t.Fatal("the file a reader holds was written over by another segment")
+	}
+}
+
+// A reader polling a log under load never mistakes the write in progress,
+// or a reused file's stale tail, for damage.
+func TestLiveReaderSeesNoFalseDamage(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.SegmentBytes = 16 << 10 })
+	defer l.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			appendN(t, l, i*20, 20)
+		}
+	}()
+	r, err := OpenReader(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	polls := 0
+	for time.Now().Before(deadline) {
+		n := l.Size()
+		got, err := r.Read(context.Background(), n, 1)
+		if err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("poll %d: %v", polls, err)
+		}
+		_ = got
+		polls++
+	}
+	close(stop)
+	<-done
+	if reusedCount(t, l) == 0 {
+		t.Fatal("no segment file was reused during the run")
+	}
+	t.Logf("%d polls, %d entries, %v files reused", polls, l.Size(), reusedCount(t, l))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,9 +65,14 @@ func listSegments(dir string) ([]*segment, error) {
 		}
 		if n := len(out); n > 0 && out[n-1].first == first {
 			// Both forms exist: a compression was interrupted; the plain file
-			// is complete and authoritative, the .zst may be partial.
-			if out[n-1].compressed {
-				out[n-1] = &segment{first: first, path: filepath.Join(dir, base+".log")}
+			// is complete and authoritative, the .zst may be partial. Unless
+			// the plain file's header is not its own: then it was being
+			// written over as a spare, and the .zst is the complete one.
+			plain := filepath.Join(dir, base+".log")
+			if headerFirst(plain) == first {
+				out[n-1] = &segment{first: first, path: plain}
+			} else {
+				out[n-1] = &segment{first: first, path: plain + ".zst", compressed: true}
 			}
 			continue
 		}
@@ -82,6 +88,25 @@ func listSegments(dir string) ([]*segment, error) {
 		return 0
 	})
 	return out, nil
+}
+
+// headerFirst is the first index a plain segment file's header names, or
+// MaxUint64 when it cannot be read.
+func headerFirst(path string) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return math.MaxUint64
+	}
+	defer f.Close()
+	b := make([]byte, headerSize)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return math.MaxUint64
+	}
+	h, err := decodeHeader(b)
+	if err != nil {
+		return math.MaxUint64
+	}
+	return h.first
 }
 
 // content returns the segment's bytes (decompressed when needed).
@@ -186,6 +211,12 @@ func scanBytes(b []byte, link bool) (scanResult, error) {
 			res.torn = true
 			return res, nil
 		case err != nil && link:
+			if n := off + recordOverhead + int64(lenField(b[off:])); n < int64(len(b)) && continuesChain(b[off:], b[n:]) {
+				// The next record continues this one's chain: it was
+				// written, in order, and then damaged; not a torn write.
+				res.corrupt, res.corruptIndex, res.corruptErr = true, h.first+res.count, err
+				return res, nil
+			}
 			res.torn, res.breakErr = true, err
 			return res, nil
 		case err != nil:
@@ -347,6 +378,7 @@ func readRecord(br *bufio.Reader, buf *[]byte) (record, error) {
 		*buf = make([]byte, total)
 	}
 	b := (*buf)[:total]
+	*buf = b // a record that fails its checksum stays there for the caller
 	if _, err := io.ReadFull(br, b); err != nil {
 		return record{}, errTorn
 	}

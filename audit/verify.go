@@ -323,6 +323,9 @@ type segCheck struct {
 	plain      bool
 	breakCount int
 	breakChain [sha256.Size]byte
+	// damageAhead: the record after a bad one continues its chain, so the
+	// bad one was written whole and damaged since, never a torn tail.
+	damageAhead bool
 }
 
 // cutStaleTail treats what follows the first problem of the last segment
@@ -331,7 +334,7 @@ type segCheck struct {
 // written may be a reused file with stale records past its end, or end in a
 // write in progress. Anything below known stays a problem.
 func (sc *segCheck) cutStaleTail(known uint64) {
-	if !sc.plain || sc.err != nil || len(sc.problems) == 0 {
+	if !sc.plain || sc.err != nil || len(sc.problems) == 0 || sc.damageAhead {
 		return
 	}
 	if sc.header.first+uint64(sc.breakCount) < known {
@@ -378,6 +381,13 @@ func checkSegment(seg *segment) *segCheck {
 			sc.breakCount, sc.breakChain = sc.count, chain
 		}
 		if err != nil {
+			if !errors.Is(err, errTorn) {
+				bad := slices.Clone(buf)
+				var next []byte
+				if r2, err2 := readRecord(br, &next); err2 == nil && continuesChain(bad, next[:r2.size]) {
+					sc.damageAhead = true
+				}
+			}
 			sc.problems = append(sc.problems, Problem{Index: idx, Segment: sc.name, Kind: ProblemCorrupt,
 				Message: fmt.Sprintf("entry %d: %v; the rest of the segment cannot be read", idx, err)})
 			break

@@ -256,6 +256,9 @@ func (l *Log) write(b *batch) {
 			return
 		}
 		b.seal = true
+		// Counted before any caller of this batch is answered, so that
+		// waiting on it after an Append returned sees the compression.
+		l.compressing.Add(1)
 	}
 }
 
@@ -335,11 +338,14 @@ func (l *Log) syncer() {
 // commit makes a group of written batches durable with one fsync per file
 // (two when a segment rolled in between), then answers every caller.
 func (l *Log) commit(group []*batch) {
-	for _, b := range group {
-		if b.seal {
-			defer l.seal(b)
+	// Full segments are sealed once the group is answered.
+	defer func() {
+		for _, b := range group {
+			if b.seal {
+				l.seal(b)
+			}
 		}
-	}
+	}()
 	t0 := time.Now()
 	var synced *os.File
 	entries := 0
@@ -445,9 +451,9 @@ func (l *Log) seal(b *batch) {
 	b.seg.sealed = true
 	b.seg.mu.Unlock()
 	if l.opts.NoCompress || l.failure() != nil {
+		l.compressing.Done()
 		return
 	}
-	l.compressing.Add(1)
 	select {
 	case l.compressQ <- b.seg:
 	default:

@@ -27,7 +27,7 @@ func TestMapDefault(t *testing.T) {
 			"correlation": map[string]any{"enabled": false, "rules": []any{}},
 			"sinks":       []any{},
 		},
-		"validate": map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
+		"validate":   map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
 		"repository": map[string]any{"protected_branches": []any{}},
 	}
 	if got := Default().Map(); !reflect.DeepEqual(got, want) {
