@@ -404,7 +404,34 @@ func saveTail(dir, base string, b []byte) (string, error) {
 	if err := f.Close(); err != nil {
 		return "", err
 	}
+	pruneSaved(dir, maxSavedTails)
 	return f.Name(), syncDir(dir)
+}
+
+// maxSavedTails bounds recovered/: a crash loop must not fill the disk
+// with copies of reused files' stale tails.
+const maxSavedTails = 16
+
+// pruneSaved keeps the newest keep files of dir.
+func pruneSaved(dir string, keep int) {
+	des, err := os.ReadDir(dir)
+	if err != nil || len(des) <= keep {
+		return
+	}
+	type saved struct {
+		path string
+		mod  time.Time
+	}
+	var all []saved
+	for _, de := range des {
+		if info, err := de.Info(); err == nil && info.Mode().IsRegular() {
+			all = append(all, saved{filepath.Join(dir, de.Name()), info.ModTime()})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod.After(all[j].mod) })
+	for _, s := range all[min(keep, len(all)):] {
+		os.Remove(s.path)
+	}
 }
 
 // startSegment makes the segment whose first entry is first the active one,

@@ -316,3 +316,18 @@ func TestLiveReaderSeesNoFalseDamage(t *testing.T) {
 	}
 	t.Logf("%d polls, %d entries, %v files reused", polls, l.Size(), reusedCount(t, l))
 }
+
+func TestSavedTailsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Now().Add(-time.Hour)
+	for i := range 20 {
+		p := filepath.Join(dir, fmt.Sprintf("t%02d.tail", i))
+		os.WriteFile(p, []byte("x"), 0o640)
+		os.Chtimes(p, base.Add(time.Duration(i)*time.Minute), base.Add(time.Duration(i)*time.Minute))
+	}
+	pruneSaved(dir, 16)
+	des, _ := os.ReadDir(dir)
+	if len(des) != 16 || des[0].Name() != "t04.tail" {
+		t.Fatalf("kept %d files, oldest %s; want the newest 16 (t04 on)", len(des), des[0].Name())
+	}
+}
