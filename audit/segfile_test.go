@@ -331,3 +331,38 @@ func TestSavedTailsAreBounded(t *testing.T) {
 		t.Fatalf("kept %d files, oldest %s; want the newest 16 (t04 on)", len(des), des[0].Name())
 	}
 }
+
+// Tampering inside the segment being written, over a reused file, is still
+// named by verify: the entry is below what the tree holds, so it is not
+// taken for the stale tail.
+func TestVerifyNamesTamperingInAReusedActiveSegment(t *testing.T) {
+	dir := t.TempDir()
+	l := reusedLog(t, dir)
+	defer l.Close()
+	if _, err := l.Checkpoint(context.Background()); err != nil { // flushes the tree
+		t.Fatal(err)
+	}
+	seg := l.active
+	b, err := os.ReadFile(seg.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := int64(headerSize)
+	for range 2 {
+		r, err := parseRecord(b[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off += int64(r.size)
+	}
+	f, err := os.OpenFile(seg.path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{b[off+recordOverhead+5] ^ 0x20}, off+recordOverhead+5)
+	f.Close()
+	rep := mustVerify(t, dir)
+	if rep.OK() || rep.Problems[0].Kind != ProblemCorrupt || rep.Problems[0].Index != seg.first+2 {
+		t.Fatalf("want corrupt at %d, got %+v", seg.first+2, rep.Problems)
+	}
+}
