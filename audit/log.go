@@ -305,7 +305,11 @@ func (l *Log) openSegments() error {
 		if res.corrupt {
 			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) and entries follow it: not a crash; run belladonna audit verify", name, res.corruptIndex, res.corruptErr)
 		}
-		if known, what := l.knownEntries(); res.torn && res.breakErr != nil && end < known {
+		if known, what := l.knownEntries(); res.torn && end < known {
+			// Nothing is cut from entries known to have been written.
+			if res.breakErr == nil {
+				return fmt.Errorf("%w: segment %s ends inside entry %d but %s holds %d entries; run belladonna audit verify", ErrTruncated, name, end, what, known)
+			}
 			return fmt.Errorf("audit: segment %s: entry %d is damaged (%v) but %s holds %d entries: not a crash; run belladonna audit verify", name, end, res.breakErr, what, known)
 		}
 		last.count, last.offsets, last.scanned = res.count, res.offsets, true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -364,5 +365,27 @@ func TestVerifyNamesTamperingInAReusedActiveSegment(t *testing.T) {
 	rep := mustVerify(t, dir)
 	if rep.OK() || rep.Problems[0].Kind != ProblemCorrupt || rep.Problems[0].Index != seg.first+2 {
 		t.Fatalf("want corrupt at %d, got %+v", seg.first+2, rep.Problems)
+	}
+}
+
+// A segment cut inside an entry the checkpoint covers is a truncation:
+// Open refuses and changes nothing.
+func TestCutInsideAKnownEntryRefusesOpen(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, func(o *Options) { o.NoCompress = true })
+	appendFixed(t, l, 0, 20)
+	l.Close()
+	segs, _ := listSegments(filepath.Join(dir, "segments"))
+	path := segs[len(segs)-1].path
+	st, _ := os.Stat(path)
+	if err := os.Truncate(path, st.Size()-200); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), Options{Dir: dir})
+	if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "ends inside entry") {
+		t.Fatalf("want ErrTruncated naming the entry, got %v", err)
+	}
+	if st2, _ := os.Stat(path); st2.Size() != st.Size()-200 {
+		t.Fatalf("refused open changed the segment: %d bytes", st2.Size())
 	}
 }
