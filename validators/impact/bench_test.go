@@ -90,5 +90,8 @@ func benchReplay(b *testing.B, base, head Revision) {
 		b.ReportMetric(r.ReplayTime.Seconds(), "replay-s")
 		b.ReportMetric(float64(r.Replayed)/r.ReplayTime.Seconds(), "decisions/s")
 		b.ReportMetric(float64(r.Counts.Loosened), "loosened")
+		if r.Evaluator != "ir-vm" {
+			b.Logf("evaluator %s, warnings %+v", r.Evaluator, r.Warnings)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/belladonna-dev/belladonna/engine"
+	"github.com/belladonna-dev/belladonna/engine/vm"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 )
 
@@ -23,6 +24,7 @@ type side struct {
 	rev   Revision
 	src   *engine.Source
 	state *engine.State
+	vms   map[string]*vm.VM // per path, where the IR VM runs it (fast.go)
 }
 
 func load(ctx context.Context, rev Revision) (*side, error) {

@@ -77,21 +77,21 @@ type evaluated struct {
 }
 
 func evalOn(ctx context.Context, s *side, c Case) evaluated {
+	if m := s.vms[c.Path]; m != nil {
+		if ev, ok := evalVM(ctx, m, c); ok {
+			return ev
+		}
+	}
+	return evalTopdown(ctx, s, c)
+}
+
+func evalTopdown(ctx context.Context, s *side, c Case) evaluated {
 	var input any
 	if c.Input != nil {
 		input = c.Input
 	}
 	v, defined, err := s.state.Eval(ctx, c.Path, input)
-	ev := evaluated{defined: defined, res: Result{Outcome: Outcome(v, defined, err)}}
-	if err != nil {
-		ev.res.Error = err.Error()
-		return ev
-	}
-	if defined {
-		ev.res.Result, _ = json.Marshal(v)
-		ev.shape = shape(v)
-	}
-	return ev
+	return evaluatedFrom(v, defined, err)
 }
 
 // shape is the type of a result, with object keys: a change of shape

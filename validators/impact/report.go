@@ -25,7 +25,10 @@ type Report struct {
 	RecordedInputs int           `json:"recorded_inputs"`
 	Replayed       int           `json:"replayed"`
 	ReplayTime     time.Duration `json:"replay_ns"`
-	Counts         Counts        `json:"counts"`
+	// Evaluator is what replayed: "ir-vm" (OPA's IR plan run by
+	// engine/vm, checked against topdown on a sample) or "topdown".
+	Evaluator string `json:"evaluator"`
+	Counts    Counts `json:"counts"`
 	// ByComponent counts per component of the decision path.
 	ByComponent map[string]*Counts `json:"by_component"`
 	// Flips are examples of changed decisions, at most MaxExamples per
@@ -59,6 +62,9 @@ type Warning struct {
 const (
 	WarnRemovedEntrypoint = "removed_entrypoint"
 	WarnResultShape       = "result_shape"
+	// WarnEvaluator: the IR VM disagreed with topdown on a sampled case,
+	// so that revision was replayed on topdown.
+	WarnEvaluator = "evaluator"
 )
 
 // MaxExamples bounds the flips kept per direction and path.
@@ -68,6 +74,8 @@ const MaxExamples = 5
 type Options struct {
 	// Recorded are decision inputs from the audit log (RecordedCases).
 	Recorded []Case
+	// Topdown replays on OPA's topdown evaluator only (no IR VM).
+	Topdown bool
 }
 
 // Compare loads and compiles both revisions, diffs their rules and data,
@@ -95,6 +103,19 @@ func Compare(ctx context.Context, baseRev, headRev Revision, opts Options) (*Rep
 		}
 	}
 	start := time.Now()
+	r.Evaluator = "topdown"
+	if !opts.Topdown {
+		base.planVM(ctx, cases)
+		head.planVM(ctx, cases)
+		for _, s := range []*side{base, head} {
+			if why := s.spotCheck(ctx, cases); why != "" {
+				r.Warnings = append(r.Warnings, Warning{Kind: WarnEvaluator, Message: why})
+			}
+		}
+		if len(base.vms)+len(head.vms) > 0 {
+			r.Evaluator = "ir-vm"
+		}
+	}
 	res, err := replay(ctx, base, head, cases)
 	if err != nil {
 		return nil, err
