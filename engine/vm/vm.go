@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -149,7 +150,9 @@ func (v *VM) Eval(ctx context.Context, path string, input ast.Value) (ast.Value,
 	if !ok {
 		return nil, false, fmt.Errorf("vm: no plan for %s", path)
 	}
-	e := &evalState{vm: v, ctx: ctx, memo: []map[int]memoEntry{{}}}
+	e := statePool.Get().(*evalState)
+	defer e.release()
+	e.vm, e.ctx = v, ctx
 	e.bctx = topdown.BuiltinContext{
 		Context: ctx,
 		Time:    ast.NewTerm(ast.Number(strconv.FormatInt(time.Now().UnixNano(), 10))),
@@ -189,6 +192,35 @@ type memoEntry struct {
 	defined bool
 }
 
+// statePool keeps evaluation states (their stacks and memo maps) between
+// evaluations: allocation, and the collections it causes, was most of the
+// VM's cost.
+var statePool = sync.Pool{New: func() any {
+	e := &evalState{stack: make([]*ast.Term, 0, 256), args: make([]*ast.Term, 0, 32), memo: []map[int]memoEntry{{}}}
+	e.collectFn = e.collect
+	return e
+}}
+
+func (e *evalState) release() {
+	clear(e.memo[0])
+	e.memo = e.memo[:1]
+	clear(e.results)
+	e.results = e.results[:0]
+	e.stack, e.args = e.stack[:0], e.args[:0]
+	e.vm, e.ctx, e.bctx, e.steps = nil, nil, topdown.BuiltinContext{}, 0
+	e.out, e.all = nil, nil
+	statePool.Put(e)
+}
+
+// collect receives a built-in's outputs.
+func (e *evalState) collect(t *ast.Term) error {
+	if e.relation {
+		e.all = append(e.all, t)
+	}
+	e.out = t
+	return nil
+}
+
 type evalState struct {
 	vm      *VM
 	ctx     context.Context
@@ -198,6 +230,12 @@ type evalState struct {
 	steps   int
 	stack   []*ast.Term // locals of the active calls
 	args    []*ast.Term // arguments being passed
+
+	// A built-in's outputs (built-ins do not nest).
+	collectFn func(*ast.Term) error
+	out       *ast.Term
+	all       []*ast.Term
+	relation  bool
 }
 
 type frame struct {
@@ -224,8 +262,16 @@ func (e *evalState) call(i int, args []*ast.Term) (*ast.Term, bool, error) {
 	// Locals live on one stack per evaluation: calls nest, so a frame is
 	// released when its call returns.
 	base := len(e.stack)
-	e.stack = append(e.stack, make([]*ast.Term, f.locals)...)
-	locals := e.stack[base:]
+	need := base + f.locals
+	if need > cap(e.stack) {
+		// Frames already handed out keep the old array: only their own
+		// call uses it.
+		grown := make([]*ast.Term, base, max(2*cap(e.stack), need))
+		copy(grown, e.stack)
+		e.stack = grown
+	}
+	e.stack = e.stack[:need] // released frames were cleared
+	locals := e.stack[base:need:need]
 	defer func() {
 		clear(e.stack[base:])
 		e.stack = e.stack[:base]
@@ -572,19 +618,12 @@ func (e *evalState) callStmt(l []*ast.Term, s *ir.CallStmt) (*ast.Term, bool, er
 			return nil, false, nil // an undefined operand: the call is undefined
 		}
 	}
-	var out *ast.Term
-	var all []*ast.Term
-	relation := e.vm.relations[s.Func]
-	err := impl(e.bctx, args, func(t *ast.Term) error {
-		if relation {
-			all = append(all, t)
-		}
-		out = t
-		return nil
-	})
-	if relation && err == nil {
+	e.out, e.all, e.relation = nil, nil, e.vm.relations[s.Func]
+	err := impl(e.bctx, args, e.collectFn)
+	out := e.out
+	if e.relation && err == nil {
 		// The planner scans a relation's outputs as one array.
-		return ast.ArrayTerm(all...), true, nil
+		return ast.ArrayTerm(e.all...), true, nil
 	}
 	if err != nil {
 		var halt topdown.Halt
