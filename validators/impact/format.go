@@ -51,7 +51,7 @@ func writeText(w io.Writer, r *Report) error {
 	for _, f := range r.RiskFactors {
 		p("  %s\n", f)
 	}
-	p("\nreplayed %d distinct decisions (%d test inputs, %d recorded) in %s:\n", r.Replayed, r.TestInputs, r.RecordedInputs, r.ReplayTime.Round(1000))
+	p("\nreplayed %d distinct decisions (%d test inputs, %d recorded) in %s on %s:\n", r.Replayed, r.TestInputs, r.RecordedInputs, r.ReplayTime.Round(1000), evaluatorName(r))
 	p("  %d loosened, %d tightened, %d modified, %d unchanged\n", r.Counts.Loosened, r.Counts.Tightened, r.Counts.Modified, r.Counts.Unchanged)
 	for _, comp := range sortedComponents(r) {
 		c := r.ByComponent[comp]
@@ -130,4 +130,11 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+func evaluatorName(r *Report) string {
+	if r.Evaluator == "" {
+		return "topdown"
+	}
+	return r.Evaluator
 }
