@@ -129,18 +129,9 @@ func New(pol *ir.Policy, data ast.Value) (*VM, error) {
 // records them per query, which a replay cannot reproduce, so plans using
 // them stay on topdown.
 var nondeterministic = map[string]bool{
-	"rand.intn": true, "uuid.rfc4122": true, "uuid.parse": false, "io.jwt.encode_sign": true, "io.jwt.encode_sign_raw": true,
+	"rand.intn": true, "uuid.rfc4122": true, "io.jwt.encode_sign": true, "io.jwt.encode_sign_raw": true,
 	"time.now_ns": true, "http.send": true, "opa.runtime": true, "net.lookup_ip_addr": true, "trace": true,
 	"internal.print": true,
-}
-
-// Plans lists the entrypoints the policy was planned for.
-func (v *VM) Plans() []string {
-	out := make([]string, 0, len(v.plans))
-	for n := range v.plans {
-		out = append(out, n)
-	}
-	return out
 }
 
 // Eval evaluates the plan for path ("security/authz/allow") with input
