@@ -111,6 +111,7 @@ Exit codes:
 		newApprovalsCommand(g, stdout),
 		newRollbackCommand(g, stdout),
 		newSyncCommand(stdout),
+		newBundleCommand(stdout),
 	)
 	return root
 }
