@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/belladonna-dev/belladonna/bundles"
@@ -106,45 +110,89 @@ to the JWT form OPA expects.`,
 }
 
 func newBundleVerifyCommand(stdout io.Writer) *cobra.Command {
-	var key, keyID, scope string
+	var key, keyID, scope, attestation, attestKey, repository, branch string
 	cmd := &cobra.Command{
 		Use:   "verify FILE",
-		Short: "Verify a bundle's signature offline, as OPA does before activating it",
-		Long: `Check FILE's .signatures.json with the public key: every file's digest must
-match the signed list and the signature must verify. Exit 0 when it does,
-1 when it does not (the reason names the file or the signature).`,
-		Example: `  belladonna bundle verify bundle.tar.gz --key signing.pub.pem`,
-		Args:    cobra.ExactArgs(1),
+		Short: "Verify a bundle's signature and attestation offline, as an edge does before activating it",
+		Long: `With --key, check FILE's .signatures.json with the public key: every file's
+digest must match the signed list and the signature must verify. With
+--attestation, check the in-toto statement: its DSSE signature (with
+--attestation-key), that it attests exactly FILE's sha256, and, when given,
+the --repository (its identity, git:<root commit>) and --branch it was built
+from. Exit 0 when all hold, 1 when one does not (the reason says which).`,
+		Example: `  belladonna bundle verify bundle.tar.gz --key signing.pub.pem
+  belladonna bundle verify bundle.tar.gz --attestation bundle.tar.gz.intoto.json \
+    --attestation-key attest.pub.pem --branch main`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if key == "" {
-				return usageError(errors.New("--key is required (a PEM public key)"))
+			if key == "" && attestation == "" {
+				return usageError(errors.New("give --key (a PEM public key) for the signature, --attestation for the provenance, or both"))
 			}
-			pub, err := os.ReadFile(key)
-			if err != nil {
-				return usageError(err)
+			if attestation != "" && attestKey == "" {
+				return usageError(errors.New("--attestation needs --attestation-key"))
 			}
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return usageError(err)
 			}
-			bun, err := bundles.Verify(b, pub, keyID, scope)
-			if err != nil {
-				return findingsError(fmt.Errorf("%s: %w", args[0], err))
+			if key != "" {
+				pub, err := os.ReadFile(key)
+				if err != nil {
+					return usageError(err)
+				}
+				bun, err := bundles.Verify(b, pub, keyID, scope)
+				if err != nil {
+					return findingsError(fmt.Errorf("%s: %w", args[0], err))
+				}
+				fmt.Fprintf(stdout, "signature verified: %s, revision %s, %d modules\n", args[0], bun.Manifest.Revision, len(bun.Modules))
 			}
-			fmt.Fprintf(stdout, "verified %s: revision %s, %d modules\n", args[0], bun.Manifest.Revision, len(bun.Modules))
+			if attestation != "" {
+				env, err := os.ReadFile(attestation)
+				if err != nil {
+					return usageError(err)
+				}
+				v, err := loadVerifier(attestKey)
+				if err != nil {
+					return usageError(err)
+				}
+				st, err := bundles.VerifyAttestation(env, b, v, bundles.Expect{Repository: repository, Branch: branch})
+				if err != nil {
+					return findingsError(fmt.Errorf("%s: %w", attestation, err))
+				}
+				p := st.Predicate.BuildDefinition
+				fmt.Fprintf(stdout, "attestation verified: built by %s from %s at %s (branch %q)\n",
+					st.Predicate.RunDetails.Builder.ID, p.ExternalParameters.Repository, p.ResolvedDependencies[0].Digest["gitCommit"], p.ExternalParameters.Branch)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&key, "key", "", "PEM public key (or certificate) of the signer")
+	cmd.Flags().StringVar(&key, "key", "", "PEM public key (or certificate) of the bundle signer")
 	cmd.Flags().StringVar(&keyID, "key-id", bundles.DefaultKeyID, "the key's name in the signature")
 	cmd.Flags().StringVar(&scope, "scope", "", "the scope the signature must carry, if any")
+	cmd.Flags().StringVar(&attestation, "attestation", "", "the bundle's attestation (DSSE envelope, OUTPUT.intoto.json)")
+	cmd.Flags().StringVar(&attestKey, "attestation-key", "", "PEM public key of the attestation signer")
+	cmd.Flags().StringVar(&repository, "repository", "", "the repository identity the bundle must come from (git:<root commit>)")
+	cmd.Flags().StringVar(&branch, "branch", "", "the branch the bundle must be built from")
 	return cmd
+}
+
+// loadVerifier reads a PEM public key (or certificate) as a sigstore verifier.
+func loadVerifier(path string) (signature.Verifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return signature.LoadVerifier(pub, crypto.SHA256)
 }
 
 func newBundleBuildCommand(stdout io.Writer) *cobra.Command {
 	var p repoParams
 	var sp signParams
-	var rev, dir, out string
+	var rev, dir, out, attestKey string
 	var entrypoints []string
 	var optimize int
 	cmd := &cobra.Command{
@@ -158,7 +206,9 @@ first-parent line (it only grows along a branch) and the builder. The same
 revision and flags always give a byte-identical bundle. Rego tests
 (*_test.rego) are left out. --optimize 1 or 2 runs OPA's partial evaluation
 on the --entrypoint documents, as opa build -O does. --signing-key signs it
-as belladonna bundle sign does.`,
+as belladonna bundle sign does; --attestation-key writes its in-toto SLSA
+provenance (commit, repository, branch, builder, approvals present, file
+digests) in a DSSE envelope beside it.`,
 		Example: `  belladonna bundle build --rev main -o bundle.tar.gz
   belladonna bundle build --repo ../policies --dir policies --rev v1.4.0 \
     --entrypoint security/authz/allow --optimize 1 -o authz.tar.gz`,
@@ -168,8 +218,9 @@ as belladonna bundle sign does.`,
 			if err != nil {
 				return err
 			}
-			b, err := bundles.BuildRevision(cmd.Context(), r, rev, bundles.BuildOptions{
-				Dir: dir, Entrypoints: entrypoints, Optimize: optimize, Builder: "belladonna " + version.Version})
+			started := time.Now()
+			opts := bundles.BuildOptions{Dir: dir, Entrypoints: entrypoints, Optimize: optimize, Builder: "belladonna " + version.Version}
+			b, err := bundles.BuildRevision(cmd.Context(), r, rev, opts)
 			if err != nil {
 				return usageError(err)
 			}
@@ -182,16 +233,39 @@ as belladonna bundle sign does.`,
 					return usageError(err)
 				}
 			}
+			var attestation string
+			if attestKey != "" {
+				signer, err := runtime.LoadSigner(cmd.Context(), attestKey)
+				if err != nil {
+					return usageError(err)
+				}
+				in, err := bundles.Provenance(r, rev, b, opts, filepath.Base(out), b.Bytes, started)
+				if err != nil {
+					return err
+				}
+				env, err := bundles.Attest(in, signer)
+				if err != nil {
+					return err
+				}
+				attestation = out + ".intoto.json"
+				if err := writeFileAtomic(attestation, env); err != nil {
+					return err
+				}
+			}
 			if err := writeFileAtomic(out, b.Bytes); err != nil {
 				return err
 			}
 			sum := sha256.Sum256(b.Bytes)
 			if p.json {
 				return writeJSON(stdout, map[string]any{"file": out, "commit": b.Commit, "sequence": b.Sequence,
-					"commit_time": b.CommitTime, "modules": b.Modules, "bytes": len(b.Bytes), "sha256": hex.EncodeToString(sum[:])})
+					"commit_time": b.CommitTime, "modules": b.Modules, "bytes": len(b.Bytes), "sha256": hex.EncodeToString(sum[:]),
+					"attestation": attestation})
 			}
 			fmt.Fprintf(stdout, "built %s: commit %s (sequence %d), %d modules, %d bytes, sha256 %s\n",
 				out, b.Commit[:12], b.Sequence, len(b.Modules), len(b.Bytes), hex.EncodeToString(sum[:]))
+			if attestation != "" {
+				fmt.Fprintf(stdout, "attestation %s (in-toto SLSA provenance, DSSE)\n", attestation)
+			}
 			return nil
 		},
 	}
@@ -203,6 +277,7 @@ as belladonna bundle sign does.`,
 	fs.StringVarP(&out, "output", "o", "bundle.tar.gz", "where to write the bundle")
 	fs.StringArrayVarP(&entrypoints, "entrypoint", "e", nil, "a document kept through optimization (repeatable): security/authz/allow")
 	fs.IntVarP(&optimize, "optimize", "O", 0, "OPA's optimization level: 0, 1 or 2 (1 and 2 need --entrypoint)")
+	fs.StringVar(&attestKey, "attestation-key", "", "sign an in-toto SLSA provenance statement (DSSE) with this key (PEM file or KMS URI), written as OUTPUT.intoto.json")
 	return cmd
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/belladonna-dev/belladonna/internal/bundletest"
 	"github.com/belladonna-dev/belladonna/internal/gitfixture"
 	"github.com/belladonna-dev/belladonna/policies"
+	"github.com/belladonna-dev/belladonna/policyrepo"
 )
 
 // libraryRepo commits the shipped library under policies/ in a new repository.
@@ -112,11 +113,25 @@ func TestBundleSignVerifyCLI(t *testing.T) {
 	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
 
 	signed := filepath.Join(dir, "signed.tar.gz")
-	if code, _, errb := runCLI(t, "bundle", "build", "--repo", g.Dir, "--dir", "policies", "--signing-key", keyFile, "-o", signed); code != 0 {
-		t.Fatalf("build --signing-key: %s", errb)
+	if code, out, errb := runCLI(t, "bundle", "build", "--repo", g.Dir, "--dir", "policies", "--signing-key", keyFile,
+		"--attestation-key", keyFile, "-o", signed); code != 0 || !strings.Contains(out, "signed.tar.gz.intoto.json") {
+		t.Fatalf("build --signing-key --attestation-key: %s %s", out, errb)
 	}
 	if code, out, errb := runCLI(t, "bundle", "verify", signed, "--key", pubFile); code != 0 || !strings.Contains(out, "verified") {
 		t.Fatalf("verify: exit %d %s %s", code, out, errb)
+	}
+	r, err := policyrepo.Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity, _ := r.Identity()
+	att := signed + ".intoto.json"
+	if code, out, errb := runCLI(t, "bundle", "verify", signed, "--key", pubFile, "--attestation", att, "--attestation-key", pubFile,
+		"--repository", identity, "--branch", "main"); code != 0 || !strings.Contains(out, "attestation verified") {
+		t.Fatalf("verify --attestation: exit %d %s %s", code, out, errb)
+	}
+	if code, _, errb := runCLI(t, "bundle", "verify", signed, "--attestation", att, "--attestation-key", pubFile, "--branch", "release"); code != 1 || !strings.Contains(errb, `built from branch "main", want "release"`) {
+		t.Fatalf("another branch: exit %d %s", code, errb)
 	}
 
 	// As a KMS signs: a sigstore signer returning DER signatures.
@@ -175,5 +190,8 @@ func TestBundleSignVerifyCLI(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, "bundle", "verify", unsigned, "--key", pubFile); code != 1 || !strings.Contains(errb, ".signatures.json") {
 		t.Fatalf("unsigned: exit %d %s", code, errb)
+	}
+	if code, _, errb := runCLI(t, "bundle", "verify", kmsFile, "--attestation", att, "--attestation-key", pubFile); code != 1 || !strings.Contains(errb, "it attests sha256") {
+		t.Fatalf("attestation of another bundle: exit %d %s", code, errb)
 	}
 }
