@@ -30,9 +30,10 @@ lint: build ## gofmt, go vet, and belladonna's own validator rules over the ship
 	$(GO) vet ./...
 	$(BIN)/belladonna validate --fail-on warning policies/
 
-bench: ## Go benchmarks: engine, IR VM and server vs stock OPA's rego from the same module; impact replay; audit log append, verify, proofs
+bench: ## Go benchmarks: engine, IR VM and server vs stock OPA's rego from the same module; impact replay; bundle build vs opa build; audit log append, verify, proofs
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./engine/ ./engine/vm/ ./server/
 	$(GO) test -run '^$$' -bench 'Replay100k' -benchtime 1x ./validators/impact/
+	$(GO) test -run '^$$' -bench 'Build' -benchtime 3x ./bundles/
 	$(GO) test -run '^$$' -bench 'AppendDurable|AppendAtRate' -benchtime 600000x ./audit/
 	$(GO) test -run '^$$' -bench 'Verify|ProveInclusion' ./audit/
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -24,7 +25,7 @@ func TreeFS(c *object.Commit) (fs.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of %s: %w", c.Hash, err)
 	}
-	return treeFS{root: t, when: c.Committer.When}, nil
+	return treeFS{root: t, when: c.Committer.When, dirs: &treeCache{trees: map[string]*object.Tree{}}}, nil
 }
 
 // FS is the tree of rev as a file system (see TreeFS).
@@ -40,6 +41,44 @@ func (r *Repo) FS(rev string) (fs.FS, *object.Commit, error) {
 type treeFS struct {
 	root *object.Tree
 	when time.Time
+	// dirs keeps decoded subtrees by path: go-git walks and decodes from
+	// the root on every lookup, which made loading 1,000 files take
+	// seconds.
+	dirs *treeCache
+}
+
+type treeCache struct {
+	mu    sync.Mutex
+	trees map[string]*object.Tree
+}
+
+// tree returns the subtree at dir ("." is the root).
+func (t treeFS) tree(dir string) (*object.Tree, error) {
+	if dir == "." {
+		return t.root, nil
+	}
+	t.dirs.mu.Lock()
+	tr, ok := t.dirs.trees[dir]
+	t.dirs.mu.Unlock()
+	if ok {
+		return tr, nil
+	}
+	parent, err := t.tree(path.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	e, err := parent.FindEntry(path.Base(dir))
+	if err != nil || e.Mode != filemode.Dir {
+		return nil, fs.ErrNotExist
+	}
+	sub, err := parent.Tree(path.Base(dir))
+	if err != nil {
+		return nil, err
+	}
+	t.dirs.mu.Lock()
+	t.dirs.trees[dir] = sub
+	t.dirs.mu.Unlock()
+	return sub, nil
 }
 
 var (
@@ -55,13 +94,17 @@ func (t treeFS) Open(name string) (fs.File, error) {
 	if name == "." {
 		return &treeDir{info: t.dirInfo("."), tree: t.root, fs: t}, nil
 	}
-	e, err := t.root.FindEntry(name)
+	parent, err := t.tree(path.Dir(name))
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	e, err := parent.FindEntry(path.Base(name))
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	switch {
 	case e.Mode == filemode.Dir:
-		sub, err := t.root.Tree(name)
+		sub, err := t.tree(name)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
@@ -69,7 +112,7 @@ func (t treeFS) Open(name string) (fs.File, error) {
 	case e.Mode == filemode.Symlink:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrSymlink}
 	case e.Mode.IsFile():
-		f, err := t.root.TreeEntryFile(e)
+		f, err := parent.TreeEntryFile(e)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("reading blob %s: %w", e.Hash, err)}
 		}
