@@ -90,6 +90,9 @@ to the JWT form OPA expects.`,
 			if err != nil {
 				return usageError(err)
 			}
+			if err := bundles.CheckTarball(b, bundles.Limits{}); err != nil {
+				return usageError(fmt.Errorf("%s: %w", args[0], err))
+			}
 			signed, err := bundles.Sign(cmd.Context(), b, k)
 			if err != nil {
 				return usageError(fmt.Errorf("%s: %w", args[0], err))
@@ -134,6 +137,9 @@ from. Exit 0 when all hold, 1 when one does not (the reason says which).`,
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return usageError(err)
+			}
+			if err := bundles.CheckTarball(b, bundles.Limits{}); err != nil {
+				return findingsError(fmt.Errorf("%s: %w", args[0], err))
 			}
 			if key != "" {
 				pub, err := os.ReadFile(key)
