@@ -97,7 +97,7 @@ var (
 
 // stockOPA builds the opa binary of the pinned OPA module once; "" when the
 // build fails (the comparison is then left out).
-func stockOPA(b *testing.B) string {
+func stockOPA(b testing.TB) string {
 	opaOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bundles-stock-opa")
 		if err != nil {

@@ -78,3 +78,9 @@ func (r *Repo) Resolve(rev string) (*object.Commit, error) {
 	}
 	return c, nil
 }
+
+// HasRef reports whether the reference (refs/heads/main, refs/tags/v1) exists.
+func (r *Repo) HasRef(name plumbing.ReferenceName) bool {
+	_, err := r.git.Reference(name, false)
+	return err == nil
+}

@@ -111,7 +111,7 @@ Exit codes:
 		newApprovalsCommand(g, stdout),
 		newRollbackCommand(g, stdout),
 		newSyncCommand(stdout),
-		newBundleCommand(stdout),
+		newBundleCommand(g, stdout),
 	)
 	return root
 }
