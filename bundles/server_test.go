@@ -2,6 +2,7 @@ package bundles
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/belladonna-dev/belladonna/internal/bundletest"
 	"github.com/belladonna-dev/belladonna/internal/gitfixture"
@@ -243,4 +246,63 @@ func TestStockOPARefusesATamperedBundle(t *testing.T) {
 	if !strings.Contains(logs.String(), "digest mismatch") && !strings.Contains(logs.String(), "signature") {
 		t.Fatalf("OPA's log does not say why:\n%s", logs.String())
 	}
+}
+
+// A protected branch is not served until its commit holds the approvals;
+// then it is, and a new commit needs its own.
+func TestBundleServerRefusesUnapprovedProtectedBranch(t *testing.T) {
+	g, _, _ := fixture(t)
+	r, err := policyrepo.Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := newApproverKey(t)
+	keys := t.TempDir()
+	os.WriteFile(filepath.Join(keys, "bo.pem"), bo.pub, 0o644)
+	ks, err := policyrepo.LoadApprovalKeys(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Repo: r, Options: BuildOptions{Dir: "policies"},
+		Protections: []policyrepo.Protection{{Pattern: "main", Approvals: 1, Keys: ks, KeysDir: keys}}}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	get := func() (int, string) {
+		resp, err := http.Get(ts.URL + "/bundles/main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(); code != http.StatusForbidden || !strings.Contains(body, `branch "main" matches "main", which needs 1 approvals`) {
+		t.Fatalf("unapproved: %d %s", code, body)
+	}
+	if _, _, err := r.Approve(context.Background(), "main", "bo", bo.signer); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(); code != http.StatusOK {
+		t.Fatalf("approved: %d %s", code, body)
+	}
+	g.Commit("cy", "more", map[string][]byte{"policies/config/authz/data.json": []byte(`{"roles": ["admin", "dev", "ops"]}`)})
+	if code, _ := get(); code != http.StatusForbidden {
+		t.Fatalf("a new unapproved commit on main: %d", code)
+	}
+}
+
+type approverKey struct {
+	signer signature.Signer
+	pub    []byte
+}
+
+func newApproverKey(t *testing.T) approverKey {
+	t.Helper()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, err := signature.LoadECDSASigner(k, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pub := pemKeys(t, k)
+	return approverKey{signer: s, pub: pub}
 }
