@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
 	"github.com/belladonna-dev/belladonna/internal/logfields"
@@ -47,9 +49,43 @@ type Server struct {
 	MaxWait time.Duration
 	RefPoll time.Duration
 
-	mu     sync.Mutex
-	cache  map[string]*served // by commit id
-	limits map[string]*rate.Limiter
+	mu      sync.Mutex
+	cache   map[string]*served // by commit id
+	limits  map[string]*rate.Limiter
+	metrics *serverMetrics
+}
+
+type serverMetrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	builds     prometheus.Counter
+	buildSecs  prometheus.Histogram
+	bundleSize *prometheus.GaugeVec
+}
+
+func newServerMetrics() *serverMetrics {
+	m := &serverMetrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belladonna_bundle_requests_total", Help: "Bundle requests by answer (200, 304, 401, 403, 404, 429, 500)."}, []string{"code"}),
+		builds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belladonna_bundle_builds_total", Help: "Bundles built (one per commit served)."}),
+		buildSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "belladonna_bundle_build_duration_seconds", Help: "Time to build and sign a bundle.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
+		bundleSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "belladonna_bundle_size_bytes", Help: "Size of the bundle last built per ref."}, []string{"ref"}),
+	}
+	m.reg.MustRegister(m.requests, m.builds, m.buildSecs, m.bundleSize)
+	return m
+}
+
+func (s *Server) m() *serverMetrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.metrics == nil {
+		s.metrics = newServerMetrics()
+	}
+	return s.metrics
 }
 
 type served struct {
@@ -65,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte("{}\n"))
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m().reg, promhttp.HandlerOpts{}))
 	return mux
 }
 
@@ -75,7 +112,9 @@ func (s *Server) log() *slog.Logger {
 	return s.Logger
 }
 
-func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
+	w := &codeWriter{ResponseWriter: rw, code: http.StatusOK}
+	defer func() { s.m().requests.WithLabelValues(strconv.Itoa(w.code)).Inc() }()
 	ref := strings.TrimSuffix(r.PathValue("ref"), ".tar.gz")
 	if s.Tokens != nil {
 		if status, why := s.authorize(r, ref); status != 0 {
@@ -124,6 +163,17 @@ func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) {
 	s.contentType(w, r)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b.bytes)))
 	w.Write(b.bytes)
+}
+
+// codeWriter remembers the status code for the metrics.
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (c *codeWriter) WriteHeader(code int) {
+	c.code = code
+	c.ResponseWriter.WriteHeader(code)
 }
 
 // contentType answers with OPA's bundle media type to a client that long
@@ -192,6 +242,7 @@ func (s *Server) current(ctx context.Context, ref string) (*served, int, error) 
 	if ok {
 		return b, 0, nil
 	}
+	start := time.Now()
 	built, err := BuildRevision(ctx, s.Repo, key, s.Options)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
@@ -210,6 +261,10 @@ func (s *Server) current(ctx context.Context, ref string) (*served, int, error) 
 	}
 	s.cache[key] = b
 	s.mu.Unlock()
+	m := s.m()
+	m.builds.Inc()
+	m.buildSecs.Observe(time.Since(start).Seconds())
+	m.bundleSize.WithLabelValues(ref).Set(float64(len(bytes)))
 	s.log().Info("bundle built", "ref", ref, "commit", key, "sequence", built.Sequence, logfields.Bytes, len(bytes))
 	return b, 0, nil
 }

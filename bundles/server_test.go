@@ -63,7 +63,7 @@ func serverFixture(t *testing.T) (*gitfixture.Repo, string, []byte, func(string,
 }
 
 func TestBundleServerProtocol(t *testing.T) {
-	_, _, _, get := serverFixture(t)
+	_, url, _, get := serverFixture(t)
 	if resp := get(""); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", resp.StatusCode)
 	}
@@ -102,6 +102,19 @@ func TestBundleServerProtocol(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("failed attempts are not rate limited")
+	}
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`belladonna_bundle_requests_total{code="200"} 2`, `belladonna_bundle_requests_total{code="304"} 2`,
+		`belladonna_bundle_requests_total{code="403"} 1`, `belladonna_bundle_requests_total{code="429"}`, "belladonna_bundle_builds_total 1",
+		`belladonna_bundle_size_bytes{ref="main"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, body)
+		}
 	}
 }
 
