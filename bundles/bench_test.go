@@ -7,11 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/belladonna-dev/belladonna/internal/gitfixture"
+	"github.com/belladonna-dev/belladonna/internal/stockopa"
 	"github.com/belladonna-dev/belladonna/policies"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 )
@@ -72,43 +72,19 @@ func benchBuild(b *testing.B, files map[string][]byte) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(size), "bundle-bytes")
-	if opa := stockOPA(b); opa != "" {
-		out := filepath.Join(b.TempDir(), "opa.tar.gz")
-		start := time.Now()
-		const runs = 3
-		for range runs {
-			cmd := exec.Command(opa, "build", "-o", out, ".")
-			cmd.Dir = g.Dir
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("opa build: %v %s", err, msg)
-			}
-		}
-		b.ReportMetric(float64(time.Since(start).Milliseconds())/runs, "opa-build-ms")
-		if st, err := os.Stat(out); err == nil {
-			b.ReportMetric(float64(st.Size()), "opa-bundle-bytes")
+	opa := stockopa.Path(b)
+	out := filepath.Join(b.TempDir(), "opa.tar.gz")
+	start := time.Now()
+	const runs = 3
+	for range runs {
+		cmd := exec.Command(opa, "build", "-o", out, ".")
+		cmd.Dir = g.Dir
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("opa build: %v %s", err, msg)
 		}
 	}
-}
-
-var (
-	opaOnce sync.Once
-	opaPath string
-)
-
-// stockOPA builds the opa binary of the pinned OPA module once; "" when the
-// build fails (the comparison is then left out).
-func stockOPA(b testing.TB) string {
-	opaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bundles-stock-opa")
-		if err != nil {
-			return
-		}
-		p := filepath.Join(dir, "opa")
-		if out, err := exec.Command("go", "build", "-o", p, "github.com/open-policy-agent/opa").CombinedOutput(); err != nil {
-			b.Logf("building stock opa: %v %s", err, out)
-			return
-		}
-		opaPath = p
-	})
-	return opaPath
+	b.ReportMetric(float64(time.Since(start).Milliseconds())/runs, "opa-build-ms")
+	if st, err := os.Stat(out); err == nil {
+		b.ReportMetric(float64(st.Size()), "opa-bundle-bytes")
+	}
 }

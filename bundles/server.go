@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/belladonna-dev/belladonna/internal/httpstatus"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 )
@@ -113,8 +114,8 @@ func (s *Server) log() *slog.Logger {
 }
 
 func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
-	w := &codeWriter{ResponseWriter: rw, code: http.StatusOK}
-	defer func() { s.m().requests.WithLabelValues(strconv.Itoa(w.code)).Inc() }()
+	w := httpstatus.Wrap(rw)
+	defer func() { s.m().requests.WithLabelValues(strconv.Itoa(w.Status)).Inc() }()
 	ref := strings.TrimSuffix(r.PathValue("ref"), ".tar.gz")
 	if s.Tokens != nil {
 		if status, why := s.authorize(r, ref); status != 0 {
@@ -163,17 +164,6 @@ func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
 	s.contentType(w, r)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b.bytes)))
 	w.Write(b.bytes)
-}
-
-// codeWriter remembers the status code for the metrics.
-type codeWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (c *codeWriter) WriteHeader(code int) {
-	c.code = code
-	c.ResponseWriter.WriteHeader(code)
 }
 
 // contentType answers with OPA's bundle media type to a client that long

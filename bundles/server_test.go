@@ -23,6 +23,7 @@ import (
 
 	"github.com/belladonna-dev/belladonna/internal/bundletest"
 	"github.com/belladonna-dev/belladonna/internal/gitfixture"
+	"github.com/belladonna-dev/belladonna/internal/stockopa"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 )
 
@@ -130,10 +131,7 @@ func TestTokensFileRefusesPlainTokens(t *testing.T) {
 // url with the token and the public key; it returns its address and log.
 func startStockOPA(t *testing.T, url string, pub []byte) (string, *strings.Builder) {
 	t.Helper()
-	opa := stockOPA(t)
-	if opa == "" {
-		t.Fatal("stock opa did not build")
-	}
+	opa := stockopa.Path(t)
 	dir := t.TempDir()
 	keyJSON, _ := json.Marshal(string(pub))
 	cfg := fmt.Sprintf(`services:

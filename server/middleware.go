@@ -8,6 +8,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/server/types"
 
+	"github.com/belladonna-dev/belladonna/internal/httpstatus"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 )
 
@@ -50,20 +51,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 // count records every response's status class.
 func (s *Server) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := httpstatus.Wrap(w)
 		next.ServeHTTP(sw, r)
-		s.metrics.requests.WithLabelValues(strconv.Itoa(sw.status/100) + "xx").Inc()
+		s.metrics.requests.WithLabelValues(strconv.Itoa(sw.Status/100) + "xx").Inc()
 	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 // health is 200 once a policy is active, as OPA's /health is once bundles

@@ -2,45 +2,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/belladonna-dev/belladonna/internal/stockopa"
 )
 
-var (
-	stockOnce sync.Once
-	stockPath string
-	stockErr  error
-)
-
-// stockOPA builds the opa binary from the OPA module version pinned in go.mod,
-// once per test binary, so differential tests compare against exactly the
-// OPA that Belladonna embeds.
-func stockOPA(t *testing.T) string {
-	t.Helper()
-	stockOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "belladonna-stock-opa")
-		if err != nil {
-			stockErr = err
-			return
-		}
-		stockPath = filepath.Join(dir, "opa")
-		cmd := exec.Command("go", "build", "-o", stockPath, "github.com/open-policy-agent/opa")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			stockErr = fmt.Errorf("building stock opa: %v\n%s", err, out)
-		}
-	})
-	if stockErr != nil {
-		t.Fatal(stockErr)
-	}
-	return stockPath
-}
+// stockOPA is the opa binary of the OPA module version pinned in go.mod.
+func stockOPA(t *testing.T) string { return stockopa.Path(t) }
 
 // freeAddr returns a loopback address with a port nobody is listening on.
 func freeAddr(t *testing.T) string {
