@@ -105,19 +105,16 @@ func New(pol *ir.Policy, data ast.Value) (*VM, error) {
 	}
 	// Calls name functions or built-ins: both must exist.
 	var missing error
+	check := func(name string) {
+		if _, ok := v.byName[name]; !ok && v.builtins[name] == nil && missing == nil {
+			missing = fmt.Errorf("%w: call to %s", ErrUnsupported, name)
+		}
+	}
 	for _, f := range v.funcs {
-		walkCalls(f.f.Blocks, func(name string) {
-			if _, ok := v.byName[name]; !ok && v.builtins[name] == nil && missing == nil {
-				missing = fmt.Errorf("%w: call to %s", ErrUnsupported, name)
-			}
-		})
+		walkCalls(f.f.Blocks, check)
 	}
 	for _, p := range v.plans {
-		walkCalls(p.Blocks, func(name string) {
-			if _, ok := v.byName[name]; !ok && v.builtins[name] == nil && missing == nil {
-				missing = fmt.Errorf("%w: call to %s", ErrUnsupported, name)
-			}
-		})
+		walkCalls(p.Blocks, check)
 	}
 	if missing != nil {
 		return nil, missing
