@@ -3,14 +3,10 @@ package bundles
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -20,8 +16,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/time/rate"
 
+	"github.com/belladonna-dev/belladonna/audit"
 	"github.com/belladonna-dev/belladonna/internal/httpstatus"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
 	"github.com/belladonna-dev/belladonna/policyrepo"
@@ -42,8 +40,28 @@ type Server struct {
 	// Protections refuse a protected branch whose commit lacks its
 	// approvals.
 	Protections []policyrepo.Protection
-	// Tokens, when set, are required (Authorization: Bearer).
+	// Attest, when set, attests every bundle built (in-toto SLSA
+	// provenance in DSSE), served at /attestations/{sha256 of the bundle}
+	// and linked from the bundle's response.
+	Attest signature.Signer
+	// Tokens, when set, are required (Authorization: Bearer) unless the
+	// client presents a certificate the TLS config verified (ClientCerts).
 	Tokens *Tokens
+	// ClientCerts accepts a verified TLS client certificate as
+	// authentication (mutual TLS); the listener's tls.Config verifies it.
+	ClientCerts bool
+	// WebhookSecret enables POST /hooks/push (GitHub/Gitea/Forgejo
+	// X-Hub-Signature-256 HMAC or GitLab's X-Gitlab-Token): a push fetches
+	// (Fetch), builds the pushed ref and wakes long polls at once.
+	WebhookSecret []byte
+	// Fetch updates the repository's refs (a mirror fetching its origin).
+	Fetch func(ctx context.Context) error
+	// Record receives security events (failed authentication, refused
+	// bundles) for the audit log.
+	Record func(ctx context.Context, e *audit.Entry)
+	// Fleet, when set, takes OPA status reports (POST /status) and serves
+	// GET /fleet.
+	Fleet  *Fleet
 	Logger *slog.Logger
 	// MaxWait caps Prefer: wait=N (default 300 s); RefPoll is how often a
 	// long poll looks at the ref (default 250 ms).
@@ -52,8 +70,12 @@ type Server struct {
 
 	mu      sync.Mutex
 	cache   map[string]*served // by commit id
+	byHash  map[string]*served // by the bundle's sha256 (hex)
+	order   []string           // cache keys, oldest first
 	limits  map[string]*rate.Limiter
 	metrics *serverMetrics
+	// moved is closed (and replaced) when a webhook says a ref moved.
+	moved chan struct{}
 }
 
 type serverMetrics struct {
@@ -89,15 +111,34 @@ func (s *Server) m() *serverMetrics {
 	return s.metrics
 }
 
+// maxCached bounds the bundles kept: old commits fall out, the refs'
+// current ones are rebuilt when asked for again.
+const maxCached = 128
+
 type served struct {
-	bytes []byte
-	etag  string
+	bytes  []byte
+	etag   string
+	sha256 string
+	att    []byte // DSSE envelope, when attesting
 }
 
 // Handler returns the HTTP handler: /bundles/{ref} and /health.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bundles/{ref...}", s.serveBundle)
+	mux.HandleFunc("GET /attestations/{digest}", s.serveAttestation)
+	if s.WebhookSecret != nil {
+		mux.HandleFunc("POST /hooks/push", s.pushHook)
+	}
+	if s.Fleet != nil {
+		mux.HandleFunc("POST /status", s.postStatus)
+		mux.HandleFunc("POST /status/", s.postStatus)
+		mux.HandleFunc("GET /fleet", s.getFleet)
+		s.Fleet.mu.Lock()
+		s.Fleet.current = s.refHead
+		s.Fleet.mu.Unlock()
+		s.Fleet.register(s.m().reg)
+	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte("{}\n"))
@@ -117,16 +158,15 @@ func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
 	w := httpstatus.Wrap(rw)
 	defer func() { s.m().requests.WithLabelValues(strconv.Itoa(w.Status)).Inc() }()
 	ref := strings.TrimSuffix(r.PathValue("ref"), ".tar.gz")
-	if s.Tokens != nil {
-		if status, why := s.authorize(r, ref); status != 0 {
-			s.log().Warn("bundle request refused", "ref", ref, "remote", r.RemoteAddr, logfields.Error, why)
-			http.Error(w, why, status)
-			return
-		}
+	if !s.allowed(w, r, ref) {
+		return
 	}
 	b, status, err := s.current(r.Context(), ref)
 	if err != nil {
 		s.log().Warn("bundle not served", "ref", ref, logfields.Error, err)
+		if status == http.StatusForbidden {
+			s.record(r.Context(), EventBundleRefused, "bundle not served: "+err.Error(), map[string]string{"ref": ref, "remote": r.RemoteAddr})
+		}
 		http.Error(w, err.Error(), status)
 		return
 	}
@@ -144,6 +184,7 @@ func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
 					return
 				case <-deadline.C:
 					break poll
+				case <-s.movedCh():
 				case <-tick.C:
 					nb, _, err := s.current(r.Context(), ref)
 					if err == nil && nb.etag != b.etag {
@@ -161,9 +202,67 @@ func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("ETag", b.etag)
+	if b.att != nil {
+		w.Header().Set("Link", fmt.Sprintf("</attestations/%s>; rel=%q", b.sha256, AttestationRel))
+	}
 	s.contentType(w, r)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b.bytes)))
 	w.Write(b.bytes)
+}
+
+// AttestationRel is the Link relation naming a served bundle's attestation.
+const AttestationRel = "https://belladonna.dev/rel/attestation"
+
+// serveAttestation answers GET /attestations/{sha256}: the attestation of a
+// bundle by its digest, so a client gets the one for exactly the bytes it
+// holds even if the ref moved in between.
+func (s *Server) serveAttestation(rw http.ResponseWriter, r *http.Request) {
+	w := httpstatus.Wrap(rw)
+	defer func() { s.m().requests.WithLabelValues(strconv.Itoa(w.Status)).Inc() }()
+	if !s.allowed(w, r, "") {
+		return
+	}
+	s.mu.Lock()
+	b := s.byHash[r.PathValue("digest")]
+	s.mu.Unlock()
+	if b == nil || b.att == nil {
+		http.Error(w, "no attestation for bundle sha256 "+r.PathValue("digest"), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.dsse.envelope.v1+json")
+	w.Write(b.att)
+}
+
+// movedCh is closed when a push webhook reports a moved ref.
+func (s *Server) movedCh() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.moved == nil {
+		s.moved = make(chan struct{})
+	}
+	return s.moved
+}
+
+func (s *Server) wakePolls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.moved != nil {
+		close(s.moved)
+	}
+	s.moved = make(chan struct{})
+}
+
+// Event types the bundle server and edges record in the audit log.
+const (
+	EventAuthFailure   = "auth_failure"
+	EventBundleRefused = "bundle_refused"
+)
+
+func (s *Server) record(ctx context.Context, typ, msg string, attrs map[string]string) {
+	if s.Record == nil {
+		return
+	}
+	s.Record(ctx, &audit.Entry{Kind: audit.KindEvent, Type: typ, Severity: "medium", Message: msg, Attrs: attrs})
 }
 
 // contentType answers with OPA's bundle media type to a client that long
@@ -225,7 +324,9 @@ func (s *Server) current(ctx context.Context, ref string) (*served, int, error) 
 	if err := s.Repo.CheckProtected(rev, s.Protections, time.Now()); err != nil {
 		return nil, http.StatusForbidden, err
 	}
-	key := c.Hash.String()
+	// The attestation names the ref (its branch), so a commit is kept per
+	// ref it is served as.
+	key := rev + "@" + c.Hash.String()
 	s.mu.Lock()
 	b, ok := s.cache[key]
 	s.mu.Unlock()
@@ -233,7 +334,7 @@ func (s *Server) current(ctx context.Context, ref string) (*served, int, error) 
 		return b, 0, nil
 	}
 	start := time.Now()
-	built, err := BuildRevision(ctx, s.Repo, key, s.Options)
+	built, err := BuildRevision(ctx, s.Repo, c.Hash.String(), s.Options)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
@@ -244,18 +345,36 @@ func (s *Server) current(ctx context.Context, ref string) (*served, int, error) 
 		}
 	}
 	sum := sha256.Sum256(bytes)
-	b = &served{bytes: bytes, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	b = &served{bytes: bytes, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, sha256: hex.EncodeToString(sum[:])}
+	if s.Attest != nil {
+		in, err := Provenance(s.Repo, rev, built, s.Options, ref+".tar.gz", bytes, start)
+		if err != nil {
+			return nil, http.StatusInternalServerError, err
+		}
+		if b.att, err = Attest(in, s.Attest); err != nil {
+			return nil, http.StatusInternalServerError, err
+		}
+	}
 	s.mu.Lock()
 	if s.cache == nil {
-		s.cache = map[string]*served{}
+		s.cache, s.byHash = map[string]*served{}, map[string]*served{}
 	}
 	s.cache[key] = b
+	s.byHash[b.sha256] = b
+	s.order = append(s.order, key)
+	for len(s.order) > maxCached {
+		if old := s.cache[s.order[0]]; old != nil {
+			delete(s.byHash, old.sha256)
+		}
+		delete(s.cache, s.order[0])
+		s.order = s.order[1:]
+	}
 	s.mu.Unlock()
 	m := s.m()
 	m.builds.Inc()
 	m.buildSecs.Observe(time.Since(start).Seconds())
 	m.bundleSize.WithLabelValues(ref).Set(float64(len(bytes)))
-	s.log().Info("bundle built", "ref", ref, "commit", key, "sequence", built.Sequence, logfields.Bytes, len(bytes))
+	s.log().Info("bundle built", "ref", ref, "commit", c.Hash.String(), "sequence", built.Sequence, logfields.Bytes, len(bytes))
 	return b, 0, nil
 }
 
@@ -275,112 +394,3 @@ func (s *Server) resolveRef(ref string) (string, error) {
 	return "", fmt.Errorf("no branch or tag %q", ref)
 }
 
-// authorize checks the bearer token and its scope; a non-zero status says
-// why not. Failed attempts are rate limited per client address.
-func (s *Server) authorize(r *http.Request, ref string) (int, string) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok {
-		if scopes, found := s.Tokens.lookup(token); found {
-			for _, sc := range scopes {
-				if m, _ := path.Match(sc, ref); m {
-					return 0, ""
-				}
-			}
-			return http.StatusForbidden, fmt.Sprintf("the token is not scoped to bundle %q", ref)
-		}
-	}
-	if !s.limiter(host).Allow() {
-		return http.StatusTooManyRequests, "too many failed attempts"
-	}
-	if !ok {
-		return http.StatusUnauthorized, "a bearer token is required"
-	}
-	return http.StatusUnauthorized, "unknown token"
-}
-
-func (s *Server) limiter(host string) *rate.Limiter {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.limits == nil {
-		s.limits = map[string]*rate.Limiter{}
-	}
-	l, ok := s.limits[host]
-	if !ok {
-		l = rate.NewLimiter(rate.Every(time.Second), 5)
-		s.limits[host] = l
-	}
-	return l
-}
-
-// Tokens are bearer tokens stored as SHA-256 digests, each scoped to
-// bundle names (globs).
-type Tokens struct {
-	entries []tokenEntry
-}
-
-type tokenEntry struct {
-	digest [sha256.Size]byte
-	scopes []string
-}
-
-// LoadTokens reads a tokens file: one "sha256:HEX SCOPE[,SCOPE...]" per
-// line (# comments), where a scope is a bundle name or glob ("main",
-// "release/*", "*"). Plain tokens are never stored.
-func LoadTokens(file string) (*Tokens, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	t := &Tokens{}
-	for n, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("tokens %s:%d: want \"sha256:HEX SCOPES\"", file, n+1)
-		}
-		hexDigest, ok := strings.CutPrefix(fields[0], "sha256:")
-		d, err := hex.DecodeString(hexDigest)
-		if !ok || err != nil || len(d) != sha256.Size {
-			return nil, fmt.Errorf("tokens %s:%d: want a sha256:HEX digest of the token, not the token", file, n+1)
-		}
-		var e tokenEntry
-		copy(e.digest[:], d)
-		for _, sc := range strings.Split(fields[1], ",") {
-			if _, err := path.Match(sc, "x"); err != nil || sc == "" {
-				return nil, fmt.Errorf("tokens %s:%d: bad scope %q", file, n+1, sc)
-			}
-			e.scopes = append(e.scopes, sc)
-		}
-		t.entries = append(t.entries, e)
-	}
-	if len(t.entries) == 0 {
-		return nil, errors.New("tokens " + file + ": no tokens")
-	}
-	return t, nil
-}
-
-// TokenDigest is what a tokens file holds for token.
-func TokenDigest(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// lookup compares token's digest with every entry in constant time.
-func (t *Tokens) lookup(token string) ([]string, bool) {
-	d := sha256.Sum256([]byte(token))
-	var found []string
-	ok := 0
-	for _, e := range t.entries {
-		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
-			found, ok = e.scopes, 1
-		}
-	}
-	return found, ok == 1
-}

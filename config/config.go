@@ -12,6 +12,8 @@ type Config struct {
 	Validate Validate `yaml:"validate" json:"validate"`
 	// Repository is the git repository that holds the policies' history.
 	Repository Repository `yaml:"repository" json:"repository"`
+	// Bundles makes serve pull signed bundles instead of loading policies.
+	Bundles Bundles `yaml:"bundles" json:"bundles"`
 }
 
 // Log configures the process's own structured logs (not the decision log).
@@ -181,6 +183,32 @@ type ProtectedBranch struct {
 	KeysDir   string `yaml:"keys_dir" json:"keys_dir"`   // approvers' public keys (belladonna approvals verify --keys)
 }
 
+// Bundles configures an edge: serve pulls signed bundles from a bundle
+// server or an OCI registry, verifies them and activates them.
+type Bundles struct {
+	Source          string `yaml:"source" json:"source"`                     // http(s)://HOST/bundles/REF or oci://REGISTRY/REPO:TAG
+	Name            string `yaml:"name" json:"name"`                         // bundle name in status reports
+	TokenFile       string `yaml:"token_file" json:"token_file"`             // bearer token (or registry password)
+	RegistryUser    string `yaml:"registry_username" json:"registry_username"`
+	CAFile          string `yaml:"ca_file" json:"ca_file"`                   // CA of the source's TLS certificate
+	CertFile        string `yaml:"cert_file" json:"cert_file"`               // client certificate (mutual TLS)
+	KeyFile         string `yaml:"key_file" json:"key_file"`
+	VerificationKey string `yaml:"verification_key" json:"verification_key"` // PEM public key of the bundle signer
+	KeyID           string `yaml:"key_id" json:"key_id"`
+	Scope           string `yaml:"scope" json:"scope"`
+	AttestationKey  string `yaml:"attestation_key" json:"attestation_key"` // PEM public key: attestations required
+	Repository      string `yaml:"repository" json:"repository"`           // expected in the attestation
+	Branch          string `yaml:"branch" json:"branch"`
+	MinDelay        string `yaml:"min_delay" json:"min_delay"`
+	MaxDelay        string `yaml:"max_delay" json:"max_delay"`
+	LongPoll        string `yaml:"long_poll" json:"long_poll"`
+	Timeout         string `yaml:"timeout" json:"timeout"`
+	MaxAge          string `yaml:"max_age" json:"max_age"`
+	StatusURL       string `yaml:"status_url" json:"status_url"` // OPA status API endpoint (bundle server /status)
+	StatusInterval  string `yaml:"status_interval" json:"status_interval"`
+	EdgeID          string `yaml:"edge_id" json:"edge_id"`
+}
+
 // Default returns the configuration used when belladonna.yaml sets nothing.
 func Default() Config {
 	return Config{
@@ -202,5 +230,6 @@ func Default() Config {
 			Retention:     Retention{Interval: "1h"},
 		},
 		Validate: Validate{FailOn: "error"},
+		Bundles:  Bundles{MinDelay: "10s", MaxDelay: "60s", Timeout: "30s", StatusInterval: "30s"},
 	}
 }

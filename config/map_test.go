@@ -29,6 +29,10 @@ func TestMapDefault(t *testing.T) {
 		},
 		"validate":   map[string]any{"fail_on": "error", "rules": []any{}, "disable": []any{}, "baseline": ""},
 		"repository": map[string]any{"protected_branches": []any{}},
+		"bundles": map[string]any{"source": "", "name": "", "token_file": "", "registry_username": "", "ca_file": "", "cert_file": "",
+			"key_file": "", "verification_key": "", "key_id": "", "scope": "", "attestation_key": "", "repository": "", "branch": "",
+			"min_delay": "10s", "max_delay": "60s", "long_poll": "", "timeout": "30s", "max_age": "", "status_url": "",
+			"status_interval": "30s", "edge_id": ""},
 	}
 	if got := Default().Map(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default().Map():\n got %#v\nwant %#v", got, want)

@@ -127,6 +127,7 @@ validate:
 			Disable:  []string{"no-wildcards"},
 			Baseline: ".belladonna-baseline.json",
 		},
+		Bundles: Default().Bundles,
 	}
 	got, err := Parse([]byte(data), "belladonna.yaml")
 	if err != nil {
@@ -309,7 +310,7 @@ func TestParseProblems(t *testing.T) {
 			yaml:     "base: &b {level: debug}\nlog:\n  <<: *b\n",
 			sentinel: ErrSyntax,
 			want: []string{
-				`belladonna.yaml:1:1: unknown key "base" (known keys in top level: data_dir, log, server, policies, audit, validate, repository)`,
+				`belladonna.yaml:1:1: unknown key "base" (known keys in top level: data_dir, log, server, policies, audit, validate, repository, bundles)`,
 				`belladonna.yaml:3:3: merge keys (<<) are not supported in the configuration; write the keys out`,
 			},
 		},

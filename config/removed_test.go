@@ -92,12 +92,12 @@ func TestRemovedSection(t *testing.T) {
 		{
 			name: "no removed child",
 			yaml: "decision_log:\n  path: x\n",
-			want: []string{`belladonna.yaml:1:1: unknown key "decision_log" (known keys in top level: data_dir, log, server, policies, audit, validate, repository)`},
+			want: []string{`belladonna.yaml:1:1: unknown key "decision_log" (known keys in top level: data_dir, log, server, policies, audit, validate, repository, bundles)`},
 		},
 		{
 			name: "not a mapping",
 			yaml: "decision_log: true\n",
-			want: []string{`belladonna.yaml:1:1: unknown key "decision_log" (known keys in top level: data_dir, log, server, policies, audit, validate, repository)`},
+			want: []string{`belladonna.yaml:1:1: unknown key "decision_log" (known keys in top level: data_dir, log, server, policies, audit, validate, repository, bundles)`},
 		},
 		{
 			name: "live section in the wrong place",

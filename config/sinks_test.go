@@ -163,7 +163,7 @@ func TestParseSinkProblems(t *testing.T) {
 			yaml:     "base: &b {type: postgres}\naudit:\n  sinks:\n    - {<<: *b, name: pg, dsn: d}\n",
 			sentinel: ErrSyntax,
 			want: []string{
-				`belladonna.yaml:1:1: unknown key "base" (known keys in top level: data_dir, log, server, policies, audit, validate, repository)`,
+				`belladonna.yaml:1:1: unknown key "base" (known keys in top level: data_dir, log, server, policies, audit, validate, repository, bundles)`,
 				`belladonna.yaml:4:8: merge keys (<<) are not supported in the configuration; write the keys out`,
 			},
 		},

@@ -131,6 +131,31 @@ func (d *decoded) validate() {
 	for i := range c.Repository.ProtectedBranches {
 		d.validateProtectedBranch(i, &c.Repository.ProtectedBranches[i])
 	}
+	d.validateBundles(&c.Bundles)
+}
+
+// validateBundles checks the edge's pull settings: a source needs a
+// verification key (nothing unsigned is ever activated).
+func (d *decoded) validateBundles(b *Bundles) {
+	for _, kv := range [][2]string{{"min_delay", b.MinDelay}, {"max_delay", b.MaxDelay}, {"long_poll", b.LongPoll},
+		{"timeout", b.Timeout}, {"max_age", b.MaxAge}, {"status_interval", b.StatusInterval}} {
+		d.duration("bundles."+kv[0], kv[1])
+	}
+	if b.Source == "" {
+		return
+	}
+	if !strings.HasPrefix(b.Source, "http://") && !strings.HasPrefix(b.Source, "https://") && !strings.HasPrefix(b.Source, "oci://") {
+		d.invalid("bundles.source", "", "want http(s)://HOST/bundles/REF or oci://REGISTRY/REPOSITORY:TAG, got %s", quote(b.Source))
+	}
+	if b.VerificationKey == "" {
+		d.invalid("bundles.verification_key", "bundles.source", "required with bundles.source: the PEM public key that signs the bundles (unsigned bundles are never activated)")
+	}
+	if (b.CertFile == "") != (b.KeyFile == "") {
+		d.invalid("bundles.cert_file", "", "bundles.cert_file and bundles.key_file go together (mutual TLS)")
+	}
+	if (b.Repository != "" || b.Branch != "") && b.AttestationKey == "" {
+		d.invalid("bundles.attestation_key", "", "bundles.repository and bundles.branch are checked in attestations: set bundles.attestation_key")
+	}
 }
 
 // validateProtectedBranch checks repository.protected_branches[i].

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belladonna-dev/belladonna/audit"
+	"github.com/belladonna-dev/belladonna/bundles"
 	"github.com/belladonna-dev/belladonna/config"
 	"github.com/belladonna-dev/belladonna/engine"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
@@ -44,6 +45,10 @@ type Serve struct {
 	audit     *auditStack
 	decisions *auditDecisions
 	source    string
+	puller    *bundles.Puller
+	reporter  *statusReporter
+	stopEdge  context.CancelFunc
+	edgeDone  chan struct{}
 }
 
 // NewServe loads and compiles the policy before anything listens, so a policy
@@ -62,10 +67,21 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	if len(paths) == 0 {
 		paths = cfg.Policies.Paths
 	}
-	src, desc, err := loadServeSource(p, paths, engine.LoadOptions{RegoVersion: rv, AsBundles: p.AsBundles})
-	if err != nil {
-		return nil, err
+	lopts := engine.LoadOptions{RegoVersion: rv, AsBundles: p.AsBundles}
+	pulling := cfg.Bundles.Source != ""
+	var src *engine.Source
+	desc := "bundles from " + cfg.Bundles.Source
+	if pulling {
+		if p.Repo != "" || len(p.Paths) > 0 {
+			return nil, errors.New("bundles.source makes serve pull signed bundles: give no PATH and no --repo, or unset bundles.source")
+		}
+	} else {
+		var err error
+		if src, desc, err = loadServeSource(p, paths, lopts); err != nil {
+			return nil, err
+		}
 	}
+	var err error
 	s := &Serve{log: log, source: desc}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -82,20 +98,14 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		opts = append(opts, engine.WithDecisionLogger(s.decisions))
 	}
 	s.eng = engine.New(opts...)
-	st, err := s.eng.Activate(ctx, src)
-	if err != nil {
-		s.closeAudit()
-		return nil, fmt.Errorf("compiling %s: %w", desc, err)
-	}
-	if s.audit != nil {
-		// Every activation is a security event: which policy answers from now on.
-		ev := &audit.Entry{Kind: audit.KindEvent, Type: audit.EventBundleActivation, Severity: "info",
-			Revision: st.Revision(), Message: "policy activated: " + desc,
-			Attrs: map[string]string{"source": desc}}
-		if _, err := s.audit.log.Append(ctx, ev); err != nil {
+	if pulling {
+		if err := s.newEdge(cfg, lopts, reg); err != nil {
 			s.closeAudit()
-			return nil, fmt.Errorf("recording the policy activation: %w", err)
+			return nil, err
 		}
+	} else if err := s.activateLocal(ctx, src, desc); err != nil {
+		s.closeAudit()
+		return nil, err
 	}
 	if s.decisions != nil {
 		reg.MustRegister(s.decisions.dropped)
@@ -107,11 +117,66 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		Registerer:      reg,
 		Gatherer:        reg,
 	}
+	if s.puller != nil {
+		sopts.BundlesReady = s.puller.Ready
+	}
+	if err := s.newServer(cfg, sopts); err != nil {
+		s.closeAudit()
+		return nil, err
+	}
+	return s, nil
+}
+
+// activateLocal compiles the policies loaded from disk or git and records
+// the activation.
+func (s *Serve) activateLocal(ctx context.Context, src *engine.Source, desc string) error {
+	st, err := s.eng.Activate(ctx, src)
+	if err != nil {
+		return fmt.Errorf("compiling %s: %w", desc, err)
+	}
+	if s.audit != nil {
+		// Every activation is a security event: which policy answers from now on.
+		ev := &audit.Entry{Kind: audit.KindEvent, Type: audit.EventBundleActivation, Severity: "info",
+			Revision: st.Revision(), Message: "policy activated: " + desc,
+			Attrs: map[string]string{"source": desc}}
+		if _, err := s.audit.log.Append(ctx, ev); err != nil {
+			return fmt.Errorf("recording the policy activation: %w", err)
+		}
+	}
+	return nil
+}
+
+// newEdge sets up pulling: the puller and, with bundles.status_url, the
+// status reports. Nothing is fetched before Start.
+func (s *Serve) newEdge(cfg config.Config, lopts engine.LoadOptions, reg prometheus.Registerer) error {
+	var record func(context.Context, *audit.Entry) error
+	if s.audit != nil {
+		record = func(ctx context.Context, e *audit.Entry) error {
+			_, err := s.audit.log.Append(ctx, e)
+			return err
+		}
+	}
+	p, client, token, err := newPuller(cfg, s.eng, lopts, record, reg, s.log)
+	if err != nil {
+		return err
+	}
+	s.puller = p
+	if cfg.Bundles.StatusURL != "" {
+		var every time.Duration
+		if cfg.Bundles.StatusInterval != "" {
+			every, _ = time.ParseDuration(cfg.Bundles.StatusInterval)
+		}
+		s.reporter = newStatusReporter(cfg.Bundles.StatusURL, cfg.Bundles.EdgeID, token, every, client, p, s.log)
+	}
+	return nil
+}
+
+// newServer builds the decision API from server.*.
+func (s *Serve) newServer(cfg config.Config, sopts server.Options) error {
 	if cfg.Server.Authentication.Mode == "token" {
 		auth, err := server.LoadTokenFile(cfg.Server.Authentication.TokensFile)
 		if err != nil {
-			s.closeAudit()
-			return nil, err
+			return err
 		}
 		sopts.Authenticator = auth
 	}
@@ -121,17 +186,13 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	if cfg.Server.TLS.CertFile != "" {
 		tlsCfg, err := server.LoadTLS(cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, cfg.Server.TLS.ClientCAFile)
 		if err != nil {
-			s.closeAudit()
-			return nil, err
+			return err
 		}
 		sopts.TLS = tlsCfg
 	}
+	var err error
 	s.srv, err = server.New(s.eng, sopts)
-	if err != nil {
-		s.closeAudit()
-		return nil, err
-	}
-	return s, nil
+	return err
 }
 
 func loadServeSource(p ServeParams, paths []string, opts engine.LoadOptions) (*engine.Source, string, error) {
@@ -155,13 +216,39 @@ func loadServeSource(p ServeParams, paths []string, opts engine.LoadOptions) (*e
 // Engine is the running engine (for tests and embedding).
 func (s *Serve) Engine() *engine.Engine { return s.eng }
 
-// Start listens; it returns the bound address.
+// Start listens; it returns the bound address. An edge first activates
+// its persisted last good bundle (verified again), then listens, then
+// polls its source in the background.
 func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
+	if s.puller != nil {
+		if _, err := s.puller.Restore(ctx); err != nil {
+			return nil, err
+		}
+	}
 	addr, err := s.srv.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	attrs := []any{logfields.Addr, addr.String(), "policy", s.source, logfields.Revision, s.eng.Current().Revision()}
+	revision := "none yet"
+	if st := s.eng.Current(); st != nil {
+		revision = st.Revision()
+	}
+	if s.puller != nil {
+		ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopEdge, s.edgeDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.edgeDone)
+			done := make(chan struct{})
+			if s.reporter != nil {
+				go func() { defer close(done); s.reporter.run(ectx) }()
+			} else {
+				close(done)
+			}
+			s.puller.Run(ectx)
+			<-done
+		}()
+	}
+	attrs := []any{logfields.Addr, addr.String(), "policy", s.source, logfields.Revision, revision}
 	if s.audit != nil {
 		attrs = append(attrs, "audit_log", s.audit.log.Dir())
 	}
@@ -169,10 +256,18 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 	return addr, nil
 }
 
-// Stop drains requests in flight, then closes the decision log.
+// Stop ends polling, drains requests in flight, then closes the decision
+// log.
 func (s *Serve) Stop(ctx context.Context) error {
+	if s.stopEdge != nil {
+		s.stopEdge()
+		<-s.edgeDone
+	}
 	return errors.Join(s.srv.Stop(ctx), s.closeAuditCtx(ctx))
 }
+
+// Puller is the edge's bundle puller (nil unless bundles.source is set).
+func (s *Serve) Puller() *bundles.Puller { return s.puller }
 
 func (s *Serve) closeAudit() error { return s.closeAuditCtx(context.Background()) }
 

@@ -59,11 +59,19 @@ func (s *Server) count(next http.Handler) http.Handler {
 
 // health is 200 once a policy is active, as OPA's /health is once bundles
 // are activated; 500 before.
-func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	st := s.eng.Current()
 	if st == nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "no policy activated"}, false)
 		return
+	}
+	// ?bundles asks, as OPA's does, whether the pulled bundle is ready; here
+	// it also fails once that bundle is stale (see bundles.max_age).
+	if _, ok := r.URL.Query()["bundles"]; ok && s.opts.BundlesReady != nil {
+		if err := s.opts.BundlesReady(); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error(), "revision": st.Revision()}, false)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"revision": st.Revision()}, false)
 }

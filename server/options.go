@@ -19,6 +19,9 @@ type Options struct {
 	RateLimit *RateLimit
 	// TLS, when set, serves HTTPS.
 	TLS *tls.Config
+	// BundlesReady answers /health?bundles: nil once a verified bundle is
+	// active and fresh. Nil: every active policy is ready.
+	BundlesReady func() error
 	// Logger for the server's own logs.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil means a private registry.
