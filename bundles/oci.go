@@ -336,5 +336,3 @@ func (f *ociFetcher) attestation(ctx context.Context, subject ocispec.Descriptor
 	}
 	return nil, fmt.Errorf("%s: attestation manifest %s has no %s layer", f.ref, refs[0].Digest, OCIDSSELayerType)
 }
-
-

@@ -393,4 +393,3 @@ func (s *Server) resolveRef(ref string) (string, error) {
 	}
 	return "", fmt.Errorf("no branch or tag %q", ref)
 }
-

@@ -186,12 +186,12 @@ type ProtectedBranch struct {
 // Bundles configures an edge: serve pulls signed bundles from a bundle
 // server or an OCI registry, verifies them and activates them.
 type Bundles struct {
-	Source          string `yaml:"source" json:"source"`                     // http(s)://HOST/bundles/REF or oci://REGISTRY/REPO:TAG
-	Name            string `yaml:"name" json:"name"`                         // bundle name in status reports
-	TokenFile       string `yaml:"token_file" json:"token_file"`             // bearer token (or registry password)
+	Source          string `yaml:"source" json:"source"`         // http(s)://HOST/bundles/REF or oci://REGISTRY/REPO:TAG
+	Name            string `yaml:"name" json:"name"`             // bundle name in status reports
+	TokenFile       string `yaml:"token_file" json:"token_file"` // bearer token (or registry password)
 	RegistryUser    string `yaml:"registry_username" json:"registry_username"`
-	CAFile          string `yaml:"ca_file" json:"ca_file"`                   // CA of the source's TLS certificate
-	CertFile        string `yaml:"cert_file" json:"cert_file"`               // client certificate (mutual TLS)
+	CAFile          string `yaml:"ca_file" json:"ca_file"`     // CA of the source's TLS certificate
+	CertFile        string `yaml:"cert_file" json:"cert_file"` // client certificate (mutual TLS)
 	KeyFile         string `yaml:"key_file" json:"key_file"`
 	VerificationKey string `yaml:"verification_key" json:"verification_key"` // PEM public key of the bundle signer
 	KeyID           string `yaml:"key_id" json:"key_id"`
