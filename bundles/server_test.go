@@ -131,10 +131,8 @@ func TestTokensFileRefusesPlainTokens(t *testing.T) {
 // url with the token and the public key; it returns its address and log.
 func startStockOPA(t *testing.T, url string, pub []byte) (string, *strings.Builder) {
 	t.Helper()
-	opa := stockopa.Path(t)
-	dir := t.TempDir()
 	keyJSON, _ := json.Marshal(string(pub))
-	cfg := fmt.Sprintf(`services:
+	return startStockOPAWith(t, fmt.Sprintf(`services:
   bd:
     url: %s
     credentials:
@@ -153,7 +151,14 @@ keys:
   belladonna:
     algorithm: ES256
     key: %s
-`, url, keyJSON)
+`, url, keyJSON))
+}
+
+// startStockOPAWith runs stock `opa run --server` with the config cfg.
+func startStockOPAWith(t *testing.T, cfg string) (string, *strings.Builder) {
+	t.Helper()
+	opa := stockopa.Path(t)
+	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "opa.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
