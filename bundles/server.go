@@ -393,3 +393,7 @@ func (s *Server) resolveRef(ref string) (string, error) {
 	}
 	return "", fmt.Errorf("no branch or tag %q", ref)
 }
+
+// Registerer is where the server's metrics live, for others that belong on
+// its /metrics (the audit log's).
+func (s *Server) Registerer() prometheus.Registerer { return s.m().reg }

@@ -63,7 +63,7 @@ func newPuller(cfg config.Config, eng *engine.Engine, rv engine.LoadOptions, rec
 		}
 		opts.Token = strings.TrimSpace(string(tok))
 	}
-	if opts.HTTPClient, err = clientTLS(b); err != nil {
+	if opts.HTTPClient, err = HTTPClient(b); err != nil {
 		return nil, nil, "", err
 	}
 	if b.AttestationKey != "" {
@@ -88,9 +88,9 @@ func newPuller(cfg config.Config, eng *engine.Engine, rv engine.LoadOptions, rec
 	return p, opts.HTTPClient, opts.Token, nil
 }
 
-// clientTLS is the HTTP client for the bundle source: its CA and, for
+// HTTPClient is the HTTP client for a bundle source: its CA and, for
 // mutual TLS, the edge's certificate.
-func clientTLS(b config.Bundles) (*http.Client, error) {
+func HTTPClient(b config.Bundles) (*http.Client, error) {
 	if b.CAFile == "" && b.CertFile == "" {
 		return &http.Client{}, nil
 	}

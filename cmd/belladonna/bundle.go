@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +26,7 @@ func newBundleCommand(g *globalParams, stdout io.Writer) *cobra.Command {
 		Use:   "bundle",
 		Short: "Build OPA bundles from git revisions of the policy repository",
 	}
-	cmd.AddCommand(newBundleBuildCommand(stdout), newBundleSignCommand(stdout), newBundleVerifyCommand(stdout), newBundleServeCommand(g, stdout))
+	cmd.AddCommand(newBundleBuildCommand(stdout), newBundleSignCommand(stdout), newBundleVerifyCommand(stdout), newBundleServeCommand(g, stdout), newBundlePushCommand(stdout))
 	return cmd
 }
 
@@ -312,69 +309,3 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func newBundleServeCommand(g *globalParams, stdout io.Writer) *cobra.Command {
-	var p repoParams
-	var sp signParams
-	var dir, addr, tokens string
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Serve bundles of the repository's branches and tags to OPA agents and sidecars",
-		Long: `Serve GET /bundles/{branch or tag} with OPA's bundle service protocol (ETag,
-If-None-Match -> 304, long polling with Prefer: wait=N), so stock OPA and
-belladonna sidecars pull from it. A bundle is built from the ref's commit
-when first asked for and kept per commit; a ref that moves is rebuilt on
-the next request. --signing-key signs every bundle. A branch that
-repository.protected_branches protects is refused (403) until its commit
-holds the approvals. --tokens requires bearer tokens: a file of
-"sha256:HEX SCOPES" lines (belladonna never stores the token itself; make a
-line with: printf %s TOKEN | sha256sum); failed attempts are rate limited.`,
-		Example: `  belladonna bundle serve --repo ../policies --dir policies --signing-key signing.pem --tokens tokens.txt`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := p.open()
-			if err != nil {
-				return err
-			}
-			rules, err := runtime.Protections(g.cfg.Repository)
-			if err != nil {
-				return usageError(err)
-			}
-			s := &bundles.Server{Repo: r, Options: bundles.BuildOptions{Dir: dir, Builder: "belladonna " + version.Version},
-				Protections: rules, Logger: g.logger}
-			if sp.key != "" {
-				k, err := sp.signKey(cmd)
-				if err != nil {
-					return err
-				}
-				s.Sign = &k
-			}
-			if tokens != "" {
-				if s.Tokens, err = bundles.LoadTokens(tokens); err != nil {
-					return usageError(err)
-				}
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return usageError(fmt.Errorf("listening on %s: %w", addr, err))
-			}
-			srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(stdout, "serving bundles of %s on http://%s/bundles/{branch or tag}\n", r.Root(), ln.Addr())
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			select {
-			case err := <-errc:
-				return err
-			case <-cmd.Context().Done():
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				return srv.Shutdown(ctx)
-			}
-		},
-	}
-	p.addFlags(cmd.Flags())
-	sp.addFlags(cmd, "signing-key")
-	cmd.Flags().StringVar(&dir, "dir", "", "the policy directory inside the repository (default: its root)")
-	cmd.Flags().StringVarP(&addr, "addr", "a", "127.0.0.1:8282", "address to listen on")
-	cmd.Flags().StringVar(&tokens, "tokens", "", "bearer tokens file (sha256:HEX SCOPES per line); unset: no token needed")
-	return cmd
-}

@@ -112,6 +112,7 @@ Exit codes:
 		newRollbackCommand(g, stdout),
 		newSyncCommand(stdout),
 		newBundleCommand(g, stdout),
+		newFleetCommand(stdout),
 	)
 	return root
 }
