@@ -186,11 +186,11 @@ func (s *Server) serveBundle(rw http.ResponseWriter, r *http.Request) {
 					break poll
 				case <-s.movedCh():
 				case <-tick.C:
-					nb, _, err := s.current(r.Context(), ref)
-					if err == nil && nb.etag != b.etag {
-						b = nb
-						break poll
-					}
+				}
+				nb, _, err := s.current(r.Context(), ref)
+				if err == nil && nb.etag != b.etag {
+					b = nb
+					break poll
 				}
 			}
 		}

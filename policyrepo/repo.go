@@ -35,6 +35,10 @@ func Open(path string) (*Repo, error) {
 	}
 	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
+		// A bare repository (a mirror) has no .git to detect.
+		r, err = git.PlainOpen(abs)
+	}
+	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, fmt.Errorf("%w: %s", ErrNotRepository, path)
 	}
 	if err != nil {
