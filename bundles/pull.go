@@ -477,6 +477,10 @@ func (p *Puller) recordEvent(ctx context.Context, e *audit.Entry) {
 	if p.opts.Record == nil {
 		return
 	}
+	// What was activated or refused is recorded even when polling is being
+	// stopped at that moment.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := p.opts.Record(ctx, e); err != nil {
 		p.log.Error("recording a bundle event in the audit log", "type", e.Type, logfields.Error, err)
 	}
