@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,7 +127,7 @@ func TestTokensFileRefusesPlainTokens(t *testing.T) {
 
 // startStockOPA runs stock `opa run --server` pulling /bundles/main from
 // url with the token and the public key; it returns its address and log.
-func startStockOPA(t *testing.T, url string, pub []byte) (string, *strings.Builder) {
+func startStockOPA(t *testing.T, url string, pub []byte) (string, *stockopa.Logs) {
 	t.Helper()
 	keyJSON, _ := json.Marshal(string(pub))
 	return startStockOPAWith(t, fmt.Sprintf(`services:
@@ -155,30 +153,8 @@ keys:
 }
 
 // startStockOPAWith runs stock `opa run --server` with the config cfg.
-func startStockOPAWith(t *testing.T, cfg string) (string, *strings.Builder) {
-	t.Helper()
-	opa := stockopa.Path(t)
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "opa.yaml")
-	os.WriteFile(cfgFile, []byte(cfg), 0o600)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &strings.Builder{}
-	cmd := exec.CommandContext(ctx, opa, "run", "--server", "--addr", addr, "--config-file", cfgFile, "--log-level", "info")
-	cmd.Stderr, cmd.Stdout = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("opa log:\n%s", logs.String())
-		}
-	})
-	return addr, logs
+func startStockOPAWith(t *testing.T, cfg string) (string, *stockopa.Logs) {
+	return stockopa.Server(t, cfg)
 }
 
 func bundlesReady(addr string) bool {

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,13 +110,11 @@ func newTestServer(t *testing.T, h http.Handler) string {
 // the public key file, and posting status reports to url/status.
 func startOPAWithStatus(t *testing.T, url, pubFile string) string {
 	t.Helper()
-	opa := stockopa.Path(t)
 	pub, err := os.ReadFile(pubFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := json.Marshal(string(pub))
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`labels:
   id: opa-1
 services:
@@ -140,24 +136,6 @@ keys:
 status:
   service: bd
 `, url, key)
-	file := filepath.Join(dir, "opa.yaml")
-	os.WriteFile(file, []byte(cfg), 0o600)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &strings.Builder{}
-	cmd := exec.CommandContext(ctx, opa, "run", "--server", "--addr", addr, "--config-file", file)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("opa log:\n%s", logs.String())
-		}
-	})
+	addr, _ := stockopa.Server(t, cfg)
 	return addr
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/belladonna-dev/belladonna/bundles"
@@ -157,7 +154,7 @@ from. Exit 0 when all hold, 1 when one does not (the reason says which).`,
 				if err != nil {
 					return usageError(err)
 				}
-				v, err := loadVerifier(attestKey)
+				v, err := runtime.LoadVerifier(attestKey)
 				if err != nil {
 					return usageError(err)
 				}
@@ -182,18 +179,6 @@ from. Exit 0 when all hold, 1 when one does not (the reason says which).`,
 	return cmd
 }
 
-// loadVerifier reads a PEM public key (or certificate) as a sigstore verifier.
-func loadVerifier(path string) (signature.Verifier, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return signature.LoadVerifier(pub, crypto.SHA256)
-}
 
 func newBundleBuildCommand(stdout io.Writer) *cobra.Command {
 	var p repoParams
