@@ -179,7 +179,6 @@ from. Exit 0 when all hold, 1 when one does not (the reason says which).`,
 	return cmd
 }
 
-
 func newBundleBuildCommand(stdout io.Writer) *cobra.Command {
 	var p repoParams
 	var sp signParams
