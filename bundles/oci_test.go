@@ -100,19 +100,26 @@ func TestOCIPushPull(t *testing.T) {
 	if _, err := p.Poll(ctx); err == nil || !strings.Contains(err.Error(), "signature") || active.Load() != head {
 		t.Fatalf("tampered through OCI: %v", err)
 	}
-	// Stock OPA, pointed at the registry, pulls the good one.
+	// Stock OPA, pointed at the registry, pulls the good one, and refuses
+	// the same bundle with one byte changed under another tag.
 	if _, err := PushOCI(ctx, ref, b2, a2, OCIOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	flipped := ref
+	flipped.Tag = "flipped"
+	if _, err := PushOCI(ctx, flipped, bundletest.FlipByte(t, b2), nil, OCIOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	keyJSON, _ := json.Marshal(string(f.pub))
-	addr, _ := startStockOPAWith(t, fmt.Sprintf(`services:
+	opaCfg := func(tag string) string {
+		return fmt.Sprintf(`services:
   reg:
     url: http://%s
     type: oci
 bundles:
   authz:
     service: reg
-    resource: %s/policies/authz:main
+    resource: %s/policies/authz:%s
     polling:
       min_delay_seconds: 1
       max_delay_seconds: 1
@@ -122,7 +129,10 @@ keys:
   default:
     algorithm: ES256
     key: %s
-`, reg, reg, keyJSON))
+`, reg, reg, tag, keyJSON)
+	}
+	addr, _ := startStockOPAWith(t, opaCfg("main"))
+	badAddr, badLogs := startStockOPAWith(t, opaCfg("flipped"))
 	deadline := time.Now().Add(30 * time.Second)
 	for !bundlesReady(addr) {
 		if time.Now().After(deadline) {
@@ -143,6 +153,16 @@ keys:
 			t.Fatalf("stock OPA from OCI: %s -> %v, want %v", role, out, want)
 		}
 	}
+	for range 20 {
+		if bundlesReady(badAddr) {
+			t.Fatal("stock OPA activated a bundle with one byte changed")
+		}
+		if strings.Contains(badLogs.String(), "digest mismatch") {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("stock OPA does not say why it refused the changed bundle:\n%s", badLogs.String())
 }
 
 func TestParseOCIRef(t *testing.T) {

@@ -14,6 +14,54 @@ import (
 // and leaves everything else (.signatures.json included) as it was.
 func TamperRego(t testing.TB, b []byte) []byte {
 	t.Helper()
+	return rewrite(t, b, func(name string, body []byte) []byte {
+		if strings.HasSuffix(name, ".rego") {
+			return append(body, []byte("\n# changed\n")...)
+		}
+		return body
+	})
+}
+
+// FlipByte changes one byte of the bundle's content and nothing else: in
+// the first .rego file, the first lowercase letter of a string literal
+// ("admin" -> "bdmin"), or else its last lowercase letter (in an
+// identifier), becomes the next letter, so the policy still parses and
+// would mean something else.
+func FlipByte(t testing.TB, b []byte) []byte {
+	t.Helper()
+	done := false
+	out := rewrite(t, b, func(name string, body []byte) []byte {
+		if done || !strings.HasSuffix(name, ".rego") {
+			return body
+		}
+		at := -1
+		for i := 1; i < len(body) && at < 0; i++ {
+			if body[i-1] == '"' && body[i] >= 'a' && body[i] < 'z' {
+				at = i
+			}
+		}
+		for i := len(body) - 1; i >= 0 && at < 0; i-- {
+			if body[i] >= 'a' && body[i] < 'z' {
+				at = i
+			}
+		}
+		if at < 0 {
+			return body
+		}
+		c := bytes.Clone(body)
+		c[at]++
+		done = true
+		return c
+	})
+	if !done {
+		t.Fatal("FlipByte: no .rego file with a letter to change")
+	}
+	return out
+}
+
+// rewrite copies the tarball b, passing each file's body through f.
+func rewrite(t testing.TB, b []byte, f func(name string, body []byte) []byte) []byte {
+	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -34,10 +82,8 @@ func TamperRego(t testing.TB, b []byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(h.Name, ".rego") {
-			body = append(body, []byte("\n# changed\n")...)
-			h.Size = int64(len(body))
-		}
+		body = f(h.Name, body)
+		h.Size = int64(len(body))
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
