@@ -19,8 +19,11 @@ import (
 // commit of their bundle's ref, which are behind, failed or stale.
 //
 // A bundle's name is taken as the ref it follows (configure stock OPA
-// with bundles: {main: {resource: bundles/main}}). Reports are kept in
-// memory: with several server replicas, point the status service at one.
+// with bundles: {main: {resource: bundles/main}}). An edge is known by its
+// labels.edge_id, else labels.id (stock OPA always sets id to a fresh
+// instance UUID: give OPA agents labels: {edge_id: NAME} to keep one row
+// across restarts). Reports are kept in memory: with several server
+// replicas, point the status service at one.
 type Fleet struct {
 	// StaleAfter: an edge that has not reported, or not reached the server,
 	// within it is stale (default 5 minutes).
@@ -106,12 +109,12 @@ func (f *Fleet) clock() time.Time {
 
 // Report stores one status report.
 func (f *Fleet) Report(rep StatusReport, remote string) error {
-	id := rep.Labels["id"]
+	id := cmp.Or(rep.Labels["edge_id"], rep.Labels["id"])
 	if id == "" {
-		return fmt.Errorf("status report without labels.id")
+		return fmt.Errorf("status report without labels.edge_id or labels.id")
 	}
 	if len(id) > 256 {
-		return fmt.Errorf("status report: labels.id is %d bytes, at most 256", len(id))
+		return fmt.Errorf("status report: the edge id is %d bytes, at most 256", len(id))
 	}
 	if rep.Bundle != nil && rep.Bundles == nil {
 		rep.Bundles = map[string]*BundleStatus{rep.Bundle.Name: rep.Bundle}

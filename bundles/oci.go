@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ import (
 // A bundle in an OCI registry is an image manifest whose first
 // tar+gzip layer is the bundle tarball, which is what OPA's OCI downloader
 // takes. The same manifest also carries each .rego file as its own layer
-// with Conftest's media type and file name, and Conftest's config type, so
-// `conftest pull` gets the policies too. The attestation is a second
+// (and each data.json as a data layer) with Conftest's media types and
+// file names, and Conftest's config type, so `conftest pull` gets the
+// policies too. The attestation is a second
 // manifest whose subject is the bundle's (OCI referrers; registries
 // without the referrers API get oras's tag-schema fallback).
 
@@ -35,6 +37,7 @@ import (
 const (
 	OCIConfigType      = "application/vnd.cncf.openpolicyagent.config.v1+json"
 	OCIRegoLayerType   = "application/vnd.cncf.openpolicyagent.policy.layer.v1+rego"
+	OCIDataLayerType   = "application/vnd.cncf.openpolicyagent.data.layer.v1+json"
 	OCIAttestationType = "application/vnd.in-toto+json"
 	OCIDSSELayerType   = "application/vnd.dsse.envelope.v1+json"
 )
@@ -146,7 +149,11 @@ func PushOCI(ctx context.Context, ref OCIRef, bundleBytes, attestation []byte, o
 		return nil, err
 	}
 	for _, f := range regos {
-		d, err := push(OCIRegoLayerType, f.data, f.name)
+		typ := OCIRegoLayerType
+		if !strings.HasSuffix(f.name, ".rego") {
+			typ = OCIDataLayerType
+		}
+		d, err := push(typ, f.data, f.name)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +207,7 @@ type namedFile struct {
 	data []byte
 }
 
-// regoFiles lists the bundle's .rego files in tar order.
+// regoFiles lists the bundle's .rego and data.json files in tar order.
 func regoFiles(b []byte) ([]namedFile, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
@@ -216,7 +223,8 @@ func regoFiles(b []byte) ([]namedFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnsafe, err)
 		}
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".rego") {
+		base := path.Base(h.Name)
+		if h.Typeflag != tar.TypeReg || !(strings.HasSuffix(base, ".rego") || base == "data.json") {
 			continue
 		}
 		data, err := io.ReadAll(tr)

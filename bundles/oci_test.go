@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+
 	"github.com/belladonna-dev/belladonna/internal/bundletest"
 	"github.com/belladonna-dev/belladonna/internal/registrytest"
 	"github.com/belladonna-dev/belladonna/policyrepo"
@@ -57,6 +60,23 @@ func TestOCIPushPull(t *testing.T) {
 	}
 	if res.Attestation == nil || res.Manifest.MediaType != "application/vnd.oci.image.manifest.v1+json" {
 		t.Fatalf("push result %+v", res)
+	}
+	// What OPA takes (the first tar+gzip layer) and what Conftest takes
+	// (its media types, file names as titles, its config type).
+	repo, _ := OCIOptions{}.repository(ref)
+	_, raw, err := oras.FetchBytes(ctx, repo, ref.Tag, oras.DefaultFetchBytesOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man ocispec.Manifest
+	json.Unmarshal(raw, &man)
+	var layers []string
+	for _, l := range man.Layers {
+		layers = append(layers, l.MediaType+" "+l.Annotations[ocispec.AnnotationTitle])
+	}
+	want := []string{ocispec.MediaTypeImageLayerGzip + " bundle.tar.gz", OCIDataLayerType + " data.json", OCIRegoLayerType + " security/authz/authz.rego"}
+	if man.Config.MediaType != OCIConfigType || strings.Join(layers, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("manifest config %s, layers:\n%s\nwant\n%s", man.Config.MediaType, strings.Join(layers, "\n"), strings.Join(want, "\n"))
 	}
 	var activated atomic.Int32
 	p, active := f.puller(t, t.TempDir(), func(o *PullOptions) {

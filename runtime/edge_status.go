@@ -71,7 +71,7 @@ func (r *statusReporter) report(ctx context.Context) error {
 		msg, _ := json.Marshal(map[string]string{"code": st.Code, "message": st.Message})
 		b.Errors = []json.RawMessage{msg}
 	}
-	doc := bundles.StatusReport{Labels: map[string]string{"id": r.id, "version": version.Version, "agent": "belladonna"},
+	doc := bundles.StatusReport{Labels: map[string]string{"id": r.id, "edge_id": r.id, "version": version.Version, "agent": "belladonna"},
 		Bundles: map[string]*bundles.BundleStatus{st.Name: b}}
 	body, err := json.Marshal(doc)
 	if err != nil {

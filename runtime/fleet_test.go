@@ -116,7 +116,7 @@ func startOPAWithStatus(t *testing.T, url, pubFile string) string {
 	}
 	key, _ := json.Marshal(string(pub))
 	cfg := fmt.Sprintf(`labels:
-  id: opa-1
+  edge_id: opa-1
 services:
   bd:
     url: %s
