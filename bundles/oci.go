@@ -247,7 +247,7 @@ func newOCIFetcher(opts PullOptions) (fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	repo, err := OCIOptions{Password: opts.Token, HTTPClient: opts.HTTPClient}.repository(ref)
+	repo, err := OCIOptions{Username: opts.RegistryUsername, Password: opts.Token, HTTPClient: opts.HTTPClient}.repository(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -196,3 +196,30 @@ func TestParseOCIRef(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+// A private registry (htpasswd): pushing and pulling need the
+// credentials; without them the edge refuses to activate anything and
+// says why.
+func TestOCIPrivateRegistry(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.StartWithUser(t, "ci", "pa55word")
+	f := newEdgeFixture(t)
+	ref, _ := ParseOCIRef("oci://" + reg + "/private/authz:main")
+	b, a := f.signedAttested(t, "HEAD")
+	if _, err := PushOCI(ctx, ref, b, a, OCIOptions{}); err == nil || !strings.Contains(err.Error(), "credential") {
+		t.Fatalf("push without credentials: %v", err)
+	}
+	if _, err := PushOCI(ctx, ref, b, a, OCIOptions{Username: "ci", Password: "pa55word"}); err != nil {
+		t.Fatal(err)
+	}
+	anon, active := f.puller(t, t.TempDir(), func(o *PullOptions) { o.Source = ref.String() })
+	if _, err := anon.Poll(ctx); err == nil || active.Load() != nil || !strings.Contains(anon.Status().Message, "credential") {
+		t.Fatalf("pull without credentials: %v (%s)", err, anon.Status().Message)
+	}
+	p, active := f.puller(t, t.TempDir(), func(o *PullOptions) {
+		o.Source, o.RegistryUsername, o.Token = ref.String(), "ci", "pa55word"
+	})
+	if _, err := p.Poll(ctx); err != nil || active.Load() == nil {
+		t.Fatalf("pull with credentials: %v", err)
+	}
+}

@@ -35,8 +35,10 @@ type PullOptions struct {
 	// with no timeout; each download has Timeout).
 	HTTPClient *http.Client
 	// Token is sent as Authorization: Bearer (HTTP) or as the registry
-	// password (OCI).
-	Token string
+	// password of RegistryUsername (OCI; with no user name it is a bearer
+	// token).
+	Token            string
+	RegistryUsername string
 	// PublicKey (PEM) verifies the bundle's .signatures.json; KeyID and
 	// Scope as OPA's keyid and scope. Required: an unsigned bundle is
 	// never activated.

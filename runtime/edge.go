@@ -38,7 +38,7 @@ func newPuller(cfg config.Config, eng *engine.Engine, rv engine.LoadOptions, rec
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("bundles.verification_key: %w", err)
 	}
-	opts := bundles.PullOptions{Source: b.Source, Name: b.Name, PublicKey: pub, KeyID: b.KeyID, Scope: b.Scope,
+	opts := bundles.PullOptions{Source: b.Source, Name: b.Name, PublicKey: pub, KeyID: b.KeyID, Scope: b.Scope, RegistryUsername: b.RegistryUser,
 		StateDir: BundleStateDir(cfg.DataDir), Logger: log, Registerer: reg, Record: record,
 		Expect: bundles.Expect{Repository: b.Repository, Branch: b.Branch}}
 	for _, d := range []struct {

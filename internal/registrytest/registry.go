@@ -14,11 +14,33 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Start runs a registry with its storage in a temporary directory and
 // returns its host:port; it is stopped when the test ends.
 func Start(t testing.TB) string {
+	t.Helper()
+	return start(t, "")
+}
+
+// StartWithUser runs a registry that requires HTTP basic authentication
+// as user with password (htpasswd, bcrypt), as a private registry does.
+func StartWithUser(t testing.TB, user, password string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(file, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, fmt.Sprintf("auth:\n  htpasswd:\n    realm: belladonna-test\n    path: %s\n", file))
+}
+
+func start(t testing.TB, auth string) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
@@ -47,7 +69,7 @@ storage:
     enabled: true
 http:
   addr: %s
-`, filepath.Join(dir, "data"), addr)
+%s`, filepath.Join(dir, "data"), addr, auth)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +95,7 @@ http:
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || (auth != "" && resp.StatusCode == http.StatusUnauthorized) {
 				return addr
 			}
 		}
