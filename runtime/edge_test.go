@@ -173,9 +173,7 @@ func TestEdgePullsVerifiesAndSurvives(t *testing.T) {
 	rig := newEdgeRig(t)
 	s, base := rig.start(t)
 	waitUntil(t, 5*time.Second, "first activation", func() bool { a, _, _, _ := ask(base); return a == "one" })
-	if code, body := healthy(base); code != 200 {
-		t.Fatalf("health after activation: %d %s", code, body)
-	}
+	waitUntil(t, time.Second, "health after activation", func() bool { code, _ := healthy(base); return code == 200 })
 
 	// Load while a new commit lands: every answer is one revision or the
 	// other, none fails.
