@@ -1,0 +1,89 @@
+// Command bench compares belladonna serve with stock OPA (built from the
+// OPA module version go.mod pins) on the same bundles, under the same
+// closed-loop load, and checks that both answer every input alike.
+//
+//	go run ./bench [-duration 5s] [-conc 1,8,64] [-policies rbac,gateway,syscall]
+//	               [-out bench/results.json] [-baseline FILE -threshold PCT]
+//
+// BASELINE_FILE and BASELINE_THRESHOLD set -baseline and -threshold.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	duration, warmup time.Duration
+	conc             []int
+	policies         []string
+	inputs           int
+	out, baseline    string
+	threshold        float64
+	audit            bool
+}
+
+func main() {
+	var o options
+	var conc, pols string
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per server, policy and concurrency")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&conc, "conc", "1,8,64", "concurrency levels (closed-loop workers)")
+	flag.StringVar(&pols, "policies", "rbac,gateway,syscall", "workloads to run")
+	flag.IntVar(&o.inputs, "inputs", 5000, "distinct inputs per workload (sent round robin)")
+	flag.StringVar(&o.out, "out", "", "write the results as JSON to this file")
+	flag.StringVar(&o.baseline, "baseline", os.Getenv("BASELINE_FILE"), "compare with this earlier -out file and fail on regressions")
+	flag.Float64Var(&o.threshold, "threshold", envFloat("BASELINE_THRESHOLD", 10), "regression threshold in percent (throughput down or p99 up)")
+	flag.BoolVar(&o.audit, "audit", true, "also run belladonna with its audit log on (every decision recorded)")
+	flag.Parse()
+	for _, c := range strings.Split(conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -conc %q: want positive integers\n", conc)
+			os.Exit(2)
+		}
+		o.conc = append(o.conc, n)
+	}
+	o.policies = strings.Split(pols, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	rep.print(os.Stdout)
+	if o.out != "" {
+		if err := rep.write(o.out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if rep.Mismatches > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d inputs answered differently\n", rep.Mismatches)
+		os.Exit(1)
+	}
+	if o.baseline != "" {
+		regressions, err := rep.compare(o.baseline, o.threshold, os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if regressions > 0 {
+			os.Exit(1)
+		}
+	}
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+type row struct {
+	Policy      string  `json:"policy"`
+	Server      string  `json:"server"`
+	Concurrency int     `json:"concurrency"`
+	RPS         float64 `json:"rps"`
+	P50us       float64 `json:"p50_us"`
+	P99us       float64 `json:"p99_us"`
+	P999us      float64 `json:"p999_us"`
+	RSSMB       float64 `json:"rss_mb"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	Errors      int64   `json:"errors"`
+}
+
+type checked struct {
+	Policy     string `json:"policy"`
+	Inputs     int    `json:"inputs"`
+	Servers    int    `json:"servers"`
+	Mismatches int    `json:"mismatches"`
+	Example    string `json:"example,omitempty"`
+}
+
+type report struct {
+	Started    time.Time `json:"started"`
+	Duration   string    `json:"duration"`
+	Rows       []row     `json:"rows"`
+	Checked    []checked `json:"checked"`
+	Mismatches int       `json:"mismatches"`
+}
+
+func (r *report) find(policy, server string, conc int) *row {
+	for i := range r.Rows {
+		if x := &r.Rows[i]; x.Policy == policy && x.Server == server && x.Concurrency == conc {
+			return x
+		}
+	}
+	return nil
+}
+
+// print writes the table: each row with its throughput and p99 as a ratio
+// to stock OPA's best (its -O=1 bundle) at the same concurrency.
+func (r *report) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tserver\tconc\treq/s\tp50 µs\tp99 µs\tp99.9 µs\tRSS MB\tpeak MB\terrors\treq/s vs opa -O=1\tp99 vs opa -O=1\t")
+	for _, x := range r.Rows {
+		ratio, p99 := "", ""
+		if best := r.find(x.Policy, "opa -O=1", x.Concurrency); best != nil && best.RPS > 0 && best.P99us > 0 {
+			ratio = fmt.Sprintf("%.2fx", x.RPS/best.RPS)
+			p99 = fmt.Sprintf("%.2fx", x.P99us/best.P99us)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t%s\t%s\t\n", x.Policy, x.Server, x.Concurrency,
+			x.RPS, x.P50us, x.P99us, x.P999us, x.RSSMB, x.PeakRSSMB, x.Errors, ratio, p99)
+	}
+	tw.Flush()
+	for _, c := range r.Checked {
+		fmt.Fprintf(w, "%s: %d inputs on %d servers, %d answered differently %s\n", c.Policy, c.Inputs, c.Servers, c.Mismatches, c.Example)
+	}
+}
+
+func (r *report) write(file string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
+}
+
+// compare reports belladonna rows whose throughput fell, or whose p99
+// rose, by more than threshold percent against the baseline file.
+func (r *report) compare(file string, threshold float64, w io.Writer) (int, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, fmt.Errorf("baseline: %w", err)
+	}
+	var base report
+	if err := json.Unmarshal(b, &base); err != nil {
+		return 0, fmt.Errorf("baseline %s: %w", file, err)
+	}
+	n := 0
+	for _, x := range r.Rows {
+		if x.Server != "belladonna" && x.Server != "belladonna+audit" {
+			continue
+		}
+		old := base.find(x.Policy, x.Server, x.Concurrency)
+		if old == nil {
+			continue
+		}
+		if drop := (old.RPS - x.RPS) / old.RPS * 100; drop > threshold {
+			fmt.Fprintf(w, "REGRESSION %s %s conc %d: %.0f req/s, baseline %.0f (-%.1f%%)\n", x.Policy, x.Server, x.Concurrency, x.RPS, old.RPS, drop)
+			n++
+		}
+		if rise := (x.P99us - old.P99us) / old.P99us * 100; rise > threshold {
+			fmt.Fprintf(w, "REGRESSION %s %s conc %d: p99 %.0f µs, baseline %.0f (+%.1f%%)\n", x.Policy, x.Server, x.Concurrency, x.P99us, old.P99us, rise)
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintf(w, "no regression beyond %.0f%% against %s\n", threshold, file)
+	}
+	return n, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+func run(ctx context.Context, o options) (*report, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "belladonna-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	fmt.Fprintln(os.Stderr, "building opa (pinned module) and belladonna ...")
+	opa, bd, err := binaries(ctx, root, work)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := workloads(1, o.inputs)
+	if err != nil {
+		return nil, err
+	}
+	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String()}
+	for _, w := range ws {
+		if !slices.Contains(o.policies, w.Name) {
+			continue
+		}
+		if err := runWorkload(ctx, o, rep, w, work, opa, bd); err != nil {
+			return nil, fmt.Errorf("%s: %w", w.Name, err)
+		}
+	}
+	return rep, nil
+}
+
+func runWorkload(ctx context.Context, o options, rep *report, w *workload, work, opa, bd string) error {
+	dir := filepath.Join(work, w.Name)
+	tree := filepath.Join(dir, "tree")
+	if err := w.writeTree(tree); err != nil {
+		return err
+	}
+	plain, opt := filepath.Join(dir, "plain.tar.gz"), filepath.Join(dir, "o1.tar.gz")
+	if err := opaBuild(ctx, opa, tree, plain, ""); err != nil {
+		return err
+	}
+	if err := opaBuild(ctx, opa, tree, opt, w.Entrypoint); err != nil {
+		return err
+	}
+	cfg := func(name string, audit bool) (string, error) {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", err
+		}
+		return d, os.WriteFile(filepath.Join(d, "belladonna.yaml"),
+			fmt.Appendf(nil, "log:\n  level: warn\naudit:\n  enabled: %v\n", audit), 0o644)
+	}
+	type spec struct {
+		name string
+		argv []string
+		dir  string
+	}
+	specs := []spec{
+		{"opa", []string{opa, "run", "--server", "--addr", "ADDR", "--log-level", "error", "--skip-version-check", "-b", plain}, dir},
+		{"opa -O=1", []string{opa, "run", "--server", "--addr", "ADDR", "--log-level", "error", "--skip-version-check", "-b", opt}, dir},
+	}
+	d, err := cfg("bd", false)
+	if err != nil {
+		return err
+	}
+	specs = append(specs, spec{"belladonna", []string{bd, "serve", "--addr", "ADDR", "-b", plain}, d})
+	if o.audit {
+		d, err := cfg("bd-audit", true)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec{"belladonna+audit", []string{bd, "serve", "--addr", "ADDR", "-b", plain}, d})
+	}
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	for _, sp := range specs {
+		s, err := start(ctx, sp.name, sp.dir, sp.argv...)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+	}
+	c := client(max(64, slices.Max(o.conc)))
+	fmt.Fprintf(os.Stderr, "%s: checking %d inputs on %d servers ...\n", w.Name, len(w.Inputs), len(servers))
+	diffs, example, err := sameResults(c, servers, w.Path, w.Inputs)
+	if err != nil {
+		return err
+	}
+	rep.Mismatches += diffs
+	rep.Checked = append(rep.Checked, checked{Policy: w.Name, Inputs: len(w.Inputs), Servers: len(servers), Mismatches: diffs, Example: example})
+	for _, conc := range o.conc {
+		for _, s := range servers {
+			fmt.Fprintf(os.Stderr, "%s: %s at concurrency %d ...\n", w.Name, s.Name, conc)
+			res := closedLoop(ctx, c, s.URL+"/v1/data/"+w.Path, w.Inputs, conc, o.warmup, o.duration)
+			cur, peak := s.rss()
+			rep.Rows = append(rep.Rows, row{Policy: w.Name, Server: s.Name, Concurrency: conc,
+				RPS: float64(res.Requests) / res.Elapsed.Seconds(), Errors: res.Errors,
+				P50us: us(res.Hist.quantile(0.5)), P99us: us(res.Hist.quantile(0.99)), P999us: us(res.Hist.quantile(0.999)),
+				RSSMB: float64(cur) / (1 << 20), PeakRSSMB: float64(peak) / (1 << 20)})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
