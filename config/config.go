@@ -31,6 +31,9 @@ type Server struct {
 	// server buffer arbitrary input.
 	MaxRequestBytes int64          `yaml:"max_request_bytes" json:"max_request_bytes"`
 	Authentication  Authentication `yaml:"authentication" json:"authentication"`
+	// ResultCache bounds the cache of results of deterministic paths
+	// (entries; 0 turns it off).
+	ResultCache int `yaml:"result_cache" json:"result_cache"`
 	RateLimit       RateLimit      `yaml:"rate_limit" json:"rate_limit"`
 	TLS             TLS            `yaml:"tls" json:"tls"`
 }
@@ -217,6 +220,7 @@ func Default() Config {
 		Server: Server{
 			Addr:            "127.0.0.1:8181",
 			MaxRequestBytes: 1 << 20,
+			ResultCache:     100_000,
 			Authentication:  Authentication{Mode: "none"},
 			RateLimit:       RateLimit{Enabled: false, RequestsPerSecond: 1000, Burst: 2000},
 		},

@@ -15,6 +15,7 @@ func TestMapDefault(t *testing.T) {
 		"server": map[string]any{
 			"addr":              "127.0.0.1:8181",
 			"max_request_bytes": float64(1 << 20),
+			"result_cache":      float64(100_000),
 			"authentication":    map[string]any{"mode": "none", "tokens_file": ""},
 			"rate_limit":        map[string]any{"enabled": false, "requests_per_second": float64(1000), "burst": float64(2000)},
 			"tls":               map[string]any{"cert_file": "", "key_file": "", "client_ca_file": ""},

@@ -132,6 +132,9 @@ func (d *decoded) validate() {
 		d.validateProtectedBranch(i, &c.Repository.ProtectedBranches[i])
 	}
 	d.validateBundles(&c.Bundles)
+	if c.Server.ResultCache < 0 {
+		d.invalid("server.result_cache", "", "must not be negative (0 turns the cache off), got %d", c.Server.ResultCache)
+	}
 }
 
 // validateBundles checks the edge's pull settings: a source needs a

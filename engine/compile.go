@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +47,14 @@ type CompileOptions struct {
 	Entrypoints []string
 	// RegoVersion for modules that do not say; zero means v1.
 	RegoVersion ast.RegoVersion
+	// Topdown turns the IR VM fast path off: every path is evaluated by
+	// OPA's topdown evaluator.
+	Topdown bool
+	// CacheEntries bounds the result cache of deterministic paths; 0 turns
+	// it off.
+	CacheEntries int
+	// Logger receives the fast path's warnings (set by Engine).
+	Logger *slog.Logger
 }
 
 // Compile compiles src in strict mode and prepares its entrypoints. It never
@@ -75,6 +84,10 @@ func Compile(ctx context.Context, src *Source, opts CompileOptions) (*State, err
 		compiler: compiler,
 		store:    inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false)),
 		prepared: map[string]*preparedQuery{},
+		cache:    newResultCache(opts.CacheEntries),
+	}
+	if err := st.setupFast(src, data, opts); err != nil {
+		return nil, err
 	}
 	eps := slices.Clone(opts.Entrypoints)
 	eps = append(eps, annotatedEntrypoints(compiler)...)
@@ -82,6 +95,9 @@ func Compile(ctx context.Context, src *Source, opts CompileOptions) (*State, err
 	for _, p := range slices.Compact(eps) {
 		if _, err := st.prepare(ctx, p); err != nil {
 			return nil, fmt.Errorf("compile: preparing entrypoint %s: %w", p, err)
+		}
+		if st.fast != nil && !st.fast.off {
+			st.fast.plan(ctx, p)
 		}
 	}
 	st.entrypoints = slices.Compact(eps)
@@ -154,6 +170,8 @@ type State struct {
 
 	mu       sync.RWMutex
 	prepared map[string]*preparedQuery
+	fast     *fastPaths
+	cache    *resultCache
 }
 
 // Revision names the policy version this State was compiled from.

@@ -20,6 +20,9 @@ type Decision struct {
 	Duration time.Duration
 	Caller   string
 	Error    string
+	// Cached: the result came from the result cache; CacheMiss: the path
+	// is cacheable and the result was not there.
+	Cached, CacheMiss bool
 }
 
 // DecisionLogger receives every decision. The audit log implements it; an

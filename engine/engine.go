@@ -16,10 +16,11 @@ var ErrNoPolicy = errors.New("no policy activated")
 
 // Engine answers decisions from the active State.
 type Engine struct {
-	state  atomic.Pointer[State]
-	logger DecisionLogger
-	log    *slog.Logger
-	opts   CompileOptions
+	state       atomic.Pointer[State]
+	logger      DecisionLogger
+	log         *slog.Logger
+	opts        CompileOptions
+	activations atomic.Uint64
 }
 
 // Option configures an Engine.
@@ -46,7 +47,11 @@ func New(opts ...Option) *Engine {
 // Activate compiles src and, only if that succeeds, makes it the active State.
 // A failed compile leaves the previous State serving.
 func (e *Engine) Activate(ctx context.Context, src *Source) (*State, error) {
-	st, err := Compile(ctx, src, e.opts)
+	opts := e.opts
+	if opts.Logger == nil {
+		opts.Logger = e.log
+	}
+	st, err := Compile(ctx, src, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +63,13 @@ func (e *Engine) Activate(ctx context.Context, src *Source) (*State, error) {
 // Requests already evaluating keep the State they loaded.
 func (e *Engine) Swap(st *State) *State {
 	old := e.state.Swap(st)
+	e.activations.Add(1)
 	e.log.Info("policy activated", logfields.Revision, st.Revision())
 	return old
 }
+
+// Activations counts the States made active.
+func (e *Engine) Activations() uint64 { return e.activations.Load() }
 
 // Current returns the active State, or nil.
 func (e *Engine) Current() *State { return e.state.Load() }

@@ -53,9 +53,18 @@ func (s *State) Eval(ctx context.Context, path string, input any) (result any, d
 	return s.eval(ctx, normalizePath(path), input)
 }
 
-// eval evaluates the document at path. defined is false when the document is
-// undefined for this input (OPA's server then omits "result").
+// eval evaluates the document at path, with the IR VM when the path has a
+// plan, else with topdown. defined is false when the document is undefined
+// for this input (OPA's server then omits "result").
 func (s *State) eval(ctx context.Context, path string, input any) (result any, defined bool, err error) {
+	if r, d, ok, err := s.evalFast(ctx, path, input); ok {
+		return r, d, err
+	}
+	return s.evalTopdown(ctx, path, input)
+}
+
+// evalTopdown evaluates with OPA's prepared query.
+func (s *State) evalTopdown(ctx context.Context, path string, input any) (result any, defined bool, err error) {
 	pq, err := s.prepare(ctx, path)
 	if err != nil {
 		return nil, false, err

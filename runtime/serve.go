@@ -85,7 +85,7 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	s := &Serve{log: log, source: desc}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := []engine.Option{engine.WithLogger(log), engine.WithCompileOptions(engine.CompileOptions{RegoVersion: rv})}
+	opts := []engine.Option{engine.WithLogger(log), engine.WithCompileOptions(engine.CompileOptions{RegoVersion: rv, CacheEntries: cfg.Server.ResultCache})}
 	if cfg.Audit.Enabled {
 		if !cfg.Audit.TamperEvident {
 			log.Warn("audit.tamper_evident is false, but the decision log is always hash-chained")

@@ -36,10 +36,14 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	if c := clientFrom(r.Context()); c != "" {
 		caller = c + "@" + r.RemoteAddr
 	}
-	d, err := s.eng.Decide(r.Context(), r.PathValue("path"), input, engine.WithCaller(caller))
+	d, err := s.eng.DecideJSON(r.Context(), r.PathValue("path"), input, engine.WithCaller(caller))
+	if d != nil {
+		s.metrics.observe(d, err)
+	}
 	if err != nil {
-		s.metrics.decisions.WithLabelValues("error").Inc()
 		switch {
+		case errors.Is(err, engine.ErrBadInput):
+			writeError(w, http.StatusBadRequest, types.CodeInvalidParameter, err.Error())
 		case errors.Is(err, engine.ErrInvalidPath):
 			writeError(w, http.StatusBadRequest, types.CodeInvalidParameter, err.Error())
 		default:
@@ -48,13 +52,9 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.metrics.decisionSeconds.Observe(d.Duration.Seconds())
 	resp := types.DataResponseV1{DecisionID: d.ID}
 	if d.Defined {
-		s.metrics.decisions.WithLabelValues("defined").Inc()
 		resp.Result = &d.Result
-	} else {
-		s.metrics.decisions.WithLabelValues("undefined").Inc()
 	}
 	if r.Method == http.MethodPost && !hasInput {
 		resp.Warning = types.NewWarning(types.CodeAPIUsageWarn, types.MsgInputKeyMissing)
@@ -62,20 +62,21 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp, r.URL.Query().Has("pretty") && r.URL.Query().Get("pretty") != "false")
 }
 
-// readInput returns the request's input document: the body's "input" key for
-// POST, the `input` query parameter for GET. Numbers stay json.Number so large
-// integers keep their precision, as in OPA.
-func (s *Server) readInput(r *http.Request) (input any, present bool, err error) {
+// readInput returns the request's input document as the client sent it:
+// the body's "input" member for POST, the `input` query parameter for GET.
+// Only the body's top level is scanned here; the input itself is parsed
+// by the engine, and not at all when its result is cached.
+func (s *Server) readInput(r *http.Request) (raw []byte, present bool, err error) {
 	if r.Method == http.MethodGet {
 		q := r.URL.Query().Get("input")
 		if q == "" {
 			return nil, false, nil
 		}
-		v, err := decodeJSON([]byte(q))
-		if err != nil {
+		if !json.Valid([]byte(q)) {
+			_, err := decodeJSON([]byte(q))
 			return nil, false, fmt.Errorf("input query parameter is not valid JSON: %w", err)
 		}
-		return v, v != nil, nil
+		return []byte(q), !isNull([]byte(q)), nil
 	}
 	body, err := s.readBody(r)
 	if err != nil {
@@ -84,19 +85,78 @@ func (s *Server) readInput(r *http.Request) (input any, present bool, err error)
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, false, nil
 	}
-	doc, err := decodeJSON(body)
+	raw, err = inputMember(body)
 	if err != nil {
-		return nil, false, fmt.Errorf("body is not valid JSON: %w", err)
+		return nil, false, err
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
-		return nil, false, fmt.Errorf("body must be a JSON object like {\"input\": ...}, got %s", jsonKind(doc))
-	}
-	in, ok := obj["input"]
-	if !ok || in == nil {
+	if raw == nil || isNull(raw) {
 		return nil, false, nil
 	}
-	return in, true, nil
+	return raw, true, nil
+}
+
+func isNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
+
+// inputMember returns the raw value of the body object's "input" key (the
+// last one, as a decoded map would keep), nil when absent. The whole body
+// must be one valid JSON object.
+func inputMember(body []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, badJSON(body, dec, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("body must be a JSON object like {\"input\": ...}, got %s", tokenKind(tok))
+	}
+	var input json.RawMessage
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, badJSON(body, dec, err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, badJSON(body, dec, err)
+		}
+		if k == "input" {
+			input = v
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, badJSON(body, dec, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("body is not valid JSON: unexpected data after the JSON document at byte %d", dec.InputOffset())
+	}
+	return input, nil
+}
+
+// badJSON names where the body stops being JSON.
+func badJSON(body []byte, dec *json.Decoder, err error) error {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("body is not valid JSON at byte %d: %w", se.Offset, err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("body is not valid JSON: it ends at byte %d inside the document", len(body))
+	}
+	return fmt.Errorf("body is not valid JSON at byte %d: %w", dec.InputOffset(), err)
+}
+
+func tokenKind(t json.Token) string {
+	switch v := t.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "an array"
+		}
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "a number"
 }
 
 // readBody reads at most MaxRequestBytes, after gzip decompression when the
@@ -136,21 +196,6 @@ func decodeJSON(bs []byte) (any, error) {
 	return v, nil
 }
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return "a value"
-}
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, types.NewErrorV1(code, "%s", msg), false)

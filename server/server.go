@@ -42,7 +42,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: eng, opts: opts, log: opts.Logger, metrics: newMetrics()}
+	s := &Server{eng: eng, opts: opts, log: opts.Logger, metrics: newMetrics(eng)}
 	reg, gather := opts.Registerer, opts.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()

@@ -178,7 +178,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`belladonna_decisions_total{outcome="defined"} 1`, "belladonna_decision_duration_seconds_count 1", `belladonna_http_requests_total{code="2xx"}`} {
+	for _, want := range []string{`belladonna_decisions_total{outcome="allow",path="app/allow"} 1`, `belladonna_decision_duration_seconds_count{path="app/allow"} 1`,
+		`belladonna_http_requests_total{code="2xx"}`, "belladonna_policy_activations_total 1", `belladonna_decision_cache_total{result="hit"} 0`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("metrics lack %q", want)
 		}
