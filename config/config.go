@@ -33,9 +33,9 @@ type Server struct {
 	Authentication  Authentication `yaml:"authentication" json:"authentication"`
 	// ResultCache bounds the cache of results of deterministic paths
 	// (entries; 0 turns it off).
-	ResultCache int `yaml:"result_cache" json:"result_cache"`
-	RateLimit       RateLimit      `yaml:"rate_limit" json:"rate_limit"`
-	TLS             TLS            `yaml:"tls" json:"tls"`
+	ResultCache int       `yaml:"result_cache" json:"result_cache"`
+	RateLimit   RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	TLS         TLS       `yaml:"tls" json:"tls"`
 }
 
 // Authentication of decision API clients.

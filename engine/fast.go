@@ -124,7 +124,6 @@ func sameValue(topdownResult any, v ast.Value) bool {
 	return err == nil && w.Compare(v) == 0
 }
 
-
 // setupFast keeps what planning needs; with opts.Topdown every path stays
 // on topdown.
 func (s *State) setupFast(src *Source, data map[string]any, opts CompileOptions) error {

@@ -196,7 +196,6 @@ func decodeJSON(bs []byte) (any, error) {
 	return v, nil
 }
 
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, types.NewErrorV1(code, "%s", msg), false)
 }
