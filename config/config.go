@@ -33,9 +33,17 @@ type Server struct {
 	Authentication  Authentication `yaml:"authentication" json:"authentication"`
 	// ResultCache bounds the cache of results of deterministic paths
 	// (entries; 0 turns it off).
-	ResultCache int       `yaml:"result_cache" json:"result_cache"`
-	RateLimit   RateLimit `yaml:"rate_limit" json:"rate_limit"`
-	TLS         TLS       `yaml:"tls" json:"tls"`
+	ResultCache int `yaml:"result_cache" json:"result_cache"`
+	// ExtAuthz serves Envoy's ext_authz gRPC API.
+	ExtAuthz  ExtAuthz  `yaml:"ext_authz" json:"ext_authz"`
+	RateLimit RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	TLS       TLS       `yaml:"tls" json:"tls"`
+}
+
+// ExtAuthz configures the Envoy external authorization gRPC server.
+type ExtAuthz struct {
+	Addr string `yaml:"addr" json:"addr"` // host:port or unix:///path; empty: off
+	Path string `yaml:"path" json:"path"` // the decision asked for
 }
 
 // Authentication of decision API clients.
@@ -221,6 +229,7 @@ func Default() Config {
 			Addr:            "127.0.0.1:8181",
 			MaxRequestBytes: 1 << 20,
 			ResultCache:     100_000,
+			ExtAuthz:        ExtAuthz{Path: "envoy/authz/allow"},
 			Authentication:  Authentication{Mode: "none"},
 			RateLimit:       RateLimit{Enabled: false, RequestsPerSecond: 1000, Burst: 2000},
 		},

@@ -100,7 +100,7 @@ func TestEnvBadValues(t *testing.T) {
 			`$BELLADONNA_LOG_FORMAT: log.format: want one of text|json, got "xml"`,
 		}},
 		{"addr", map[string]string{EnvAddr: "8181", EnvFailOn: "error"}, []string{
-			`$BELLADONNA_ADDR: server.addr: want host:port, got "8181": address 8181: missing port in address`,
+			`$BELLADONNA_ADDR: server.addr: want host:port or unix:///path, got "8181": address 8181: missing port in address`,
 		}},
 		// The file's problem and the variable's are reported together.
 		{"file and env", map[string]string{EnvFailOn: "critical"}, []string{

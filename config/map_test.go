@@ -16,6 +16,7 @@ func TestMapDefault(t *testing.T) {
 			"addr":              "127.0.0.1:8181",
 			"max_request_bytes": float64(1 << 20),
 			"result_cache":      float64(100_000),
+			"ext_authz":         map[string]any{"addr": "", "path": "envoy/authz/allow"},
 			"authentication":    map[string]any{"mode": "none", "tokens_file": ""},
 			"rate_limit":        map[string]any{"enabled": false, "requests_per_second": float64(1000), "burst": float64(2000)},
 			"tls":               map[string]any{"cert_file": "", "key_file": "", "client_ca_file": ""},

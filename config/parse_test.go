@@ -104,6 +104,7 @@ validate:
 			Addr:            ":9443",
 			MaxRequestBytes: 2 << 20,
 			ResultCache:     100_000,
+			ExtAuthz:        ExtAuthz{Path: "envoy/authz/allow"},
 			Authentication:  Authentication{Mode: "token", TokensFile: "/etc/belladonna/tokens"},
 			RateLimit:       RateLimit{Enabled: true, RequestsPerSecond: 250.5, Burst: 10},
 			TLS:             TLS{CertFile: "tls.crt", KeyFile: "tls.key", ClientCAFile: "ca.crt"},

@@ -64,10 +64,18 @@ func (d *decoded) validate() {
 
 	s := &c.Server
 	if err := checkAddr(s.Addr); err != nil {
-		d.invalid("server.addr", "", "want host:port, got %s: %v", d.show("server.addr", s.Addr), err)
+		d.invalid("server.addr", "", "want host:port or unix:///path, got %s: %v", d.show("server.addr", s.Addr), err)
 	}
 	if s.MaxRequestBytes <= 0 {
 		d.invalid("server.max_request_bytes", "", "must be greater than 0, got %d", s.MaxRequestBytes)
+	}
+	if s.ExtAuthz.Addr != "" {
+		if err := checkAddr(s.ExtAuthz.Addr); err != nil {
+			d.invalid("server.ext_authz.addr", "", "want host:port or unix:///path, got %s: %v", quote(s.ExtAuthz.Addr), err)
+		}
+		if strings.Trim(s.ExtAuthz.Path, "/") == "" {
+			d.invalid("server.ext_authz.path", "server.ext_authz.addr", "required with server.ext_authz.addr: the decision to ask, e.g. envoy/authz/allow")
+		}
 	}
 
 	if d.oneOf("server.authentication.mode", s.Authentication.Mode, authModes) &&
@@ -345,6 +353,12 @@ func checkHTTPURL(s string) error {
 // checkAddr accepts "host:port" and ":port" with a numeric port, as
 // net.Listen takes them; service names are refused so the port is explicit.
 func checkAddr(addr string) error {
+	if p, ok := strings.CutPrefix(addr, "unix://"); ok {
+		if p == "" || !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("a Unix socket needs an absolute path: unix:///run/belladonna.sock")
+		}
+		return nil
+	}
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/belladonna-dev/belladonna/policies"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 	"github.com/belladonna-dev/belladonna/server"
+	"github.com/belladonna-dev/belladonna/server/extauthz"
 )
 
 // ServeParams are what `belladonna serve` needs beyond the Config.
@@ -39,16 +40,20 @@ type ServeParams struct {
 
 // Serve is the sidecar: engine + decision API + decision log.
 type Serve struct {
-	eng       *engine.Engine
-	srv       *server.Server
-	log       *slog.Logger
-	audit     *auditStack
-	decisions *auditDecisions
-	source    string
-	puller    *bundles.Puller
-	reporter  *statusReporter
-	stopEdge  context.CancelFunc
-	edgeDone  chan struct{}
+	eng          *engine.Engine
+	srv          *server.Server
+	log          *slog.Logger
+	audit        *auditStack
+	decisions    *auditDecisions
+	source       string
+	puller       *bundles.Puller
+	reporter     *statusReporter
+	extAuthz     *extauthz.Server
+	extAddr      string
+	extBound     net.Addr
+	extAuthzPath string
+	stopEdge     context.CancelFunc
+	edgeDone     chan struct{}
 }
 
 // NewServe loads and compiles the policy before anything listens, so a policy
@@ -123,6 +128,10 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 	if err := s.newServer(cfg, sopts); err != nil {
 		s.closeAudit()
 		return nil, err
+	}
+	if cfg.Server.ExtAuthz.Addr != "" {
+		s.extAuthz, s.extAddr = extauthz.New(s.eng, cfg.Server.ExtAuthz.Path, log), cfg.Server.ExtAuthz.Addr
+		s.extAuthzPath = cfg.Server.ExtAuthz.Path
 	}
 	return s, nil
 }
@@ -229,6 +238,16 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.extAuthz != nil {
+		ln, err := server.Listen(ctx, s.extAddr)
+		if err != nil {
+			s.srv.Stop(context.Background())
+			return nil, fmt.Errorf("server.ext_authz.addr: %w", err)
+		}
+		s.extBound = ln.Addr()
+		go s.extAuthz.Serve(ln)
+		s.log.Info("ext_authz gRPC listening", logfields.Addr, ln.Addr().String(), logfields.Path, s.extAuthzPath)
+	}
 	revision := "none yet"
 	if st := s.eng.Current(); st != nil {
 		revision = st.Revision()
@@ -263,8 +282,14 @@ func (s *Serve) Stop(ctx context.Context) error {
 		s.stopEdge()
 		<-s.edgeDone
 	}
+	if s.extAuthz != nil {
+		s.extAuthz.Stop()
+	}
 	return errors.Join(s.srv.Stop(ctx), s.closeAuditCtx(ctx))
 }
+
+// ExtAuthzAddr is where the ext_authz gRPC server listens (nil when off).
+func (s *Serve) ExtAuthzAddr() net.Addr { return s.extBound }
 
 // Puller is the edge's bundle puller (nil unless bundles.source is set).
 func (s *Serve) Puller() *bundles.Puller { return s.puller }

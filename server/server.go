@@ -58,7 +58,10 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	s.gather = gather
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
+		// A slow client (slow-loris) holds a connection for at most these.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		TLSConfig:         opts.TLS,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
@@ -76,16 +79,16 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/data/{path...}", data)
 	mux.Handle("GET /v1/data", data)
 	mux.Handle("GET /v1/data/{path...}", data)
+	mux.Handle("POST /v1/batch/data/{path...}", s.guard(http.HandlerFunc(s.batch)))
 	return s.count(mux)
 }
 
 // Start listens on the configured address and serves in the background.
 // The returned address is the one actually bound (useful with port 0).
 func (s *Server) Start(ctx context.Context) (net.Addr, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
+	ln, err := Listen(ctx, s.opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
+		return nil, err
 	}
 	s.ln = ln
 	go func() {
