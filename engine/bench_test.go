@@ -57,17 +57,46 @@ func BenchmarkDecide(b *testing.B) {
 	data := rbacData(1000, 50)
 	input := map[string]any{"user": "user49", "action": "read", "resource": "res3"}
 
-	b.Run("belladonna", func(b *testing.B) {
+	engine := func(b *testing.B, opts CompileOptions) *Engine {
 		mod, err := ast.ParseModule("rbac.rego", rbacModule)
 		if err != nil {
 			b.Fatal(err)
 		}
 		src := &Source{Modules: map[string]*ast.Module{"rbac.rego": mod}, Raw: map[string][]byte{"rbac.rego": []byte(rbacModule)}, Data: data}
 		src.finish()
-		e := New()
+		opts.Entrypoints = []string{"rbac/allow"}
+		e := New(WithCompileOptions(opts))
 		if _, err := e.Activate(ctx, src); err != nil {
 			b.Fatal(err)
 		}
+		return e
+	}
+	raw := []byte(`{"user": "user49", "action": "read", "resource": "res3"}`)
+	// A miss: the input parsed and evaluated on the IR VM, no cache.
+	b.Run("belladonna-miss", func(b *testing.B) {
+		e := engine(b, CompileOptions{})
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := e.DecideJSON(ctx, "rbac/allow", raw)
+			if err != nil || d.Result != true {
+				b.Fatalf("%v %v", d, err)
+			}
+		}
+	})
+	// A hit: the same input bytes again.
+	b.Run("belladonna-hit", func(b *testing.B) {
+		e := engine(b, CompileOptions{CacheEntries: 1000})
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := e.DecideJSON(ctx, "rbac/allow", raw)
+			if err != nil || d.Result != true {
+				b.Fatalf("%v %v", d, err)
+			}
+		}
+	})
+	// OPA's evaluator behind Decide, for comparison with the VM.
+	b.Run("belladonna-topdown", func(b *testing.B) {
+		e := engine(b, CompileOptions{Topdown: true})
 		b.ReportAllocs()
 		for b.Loop() {
 			d, err := e.Decide(ctx, "rbac/allow", input)

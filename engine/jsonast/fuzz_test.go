@@ -18,19 +18,23 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(benchSmall))
 	f.Add([]byte(largeObject(40, true)))
 
-	f.Fuzz(func(t *testing.T, in []byte) {
-		want, refErr := strictReference(in)
-		got, err := Parse(in)
-		if refErr != nil {
-			if err == nil {
-				t.Fatalf("input %s: reference rejects (%v), Parse accepts %v", short(in), refErr, got)
-			}
-			checkSyntaxParity(t, in, err)
-			return
+	f.Fuzz(checkDoc)
+}
+
+// checkDoc is the property FuzzParse checks, shared with deterministic tests.
+func checkDoc(t *testing.T, in []byte) {
+	t.Helper()
+	want, refErr := strictReference(in)
+	got, err := Parse(in)
+	if refErr != nil {
+		if err == nil {
+			t.Fatalf("input %s: reference rejects (%v), Parse accepts %v", short(in), refErr, got)
 		}
-		if err != nil {
-			t.Fatalf("input %s: reference accepts, Parse: %v", short(in), err)
-		}
-		sameValue(t, in, got, want)
-	})
+		checkSyntaxParity(t, in, err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("input %s: reference accepts, Parse: %v", short(in), err)
+	}
+	sameValue(t, in, got, want)
 }

@@ -29,6 +29,10 @@ var maxDepthMsg = "exceeded max depth (" + strconv.Itoa(MaxDepth) + ")"
 //
 // Surrounding whitespace is allowed; anything else after the value is an
 // error. Errors are *SyntaxError values naming the byte offset.
+//
+// The result never aliases b. Strings and number texts without escapes share
+// copies of the input made in windows of up to 32 KiB, so keeping any one of
+// them alive keeps its window alive.
 func Parse(b []byte) (ast.Value, error) {
 	p := parserPool.Get().(*parser)
 	p.data = b
@@ -75,27 +79,19 @@ func (p *parser) release() {
 	p.data = nil
 	p.win = ""
 	p.winStart = 0
-	// The scratch stacks hold pointers into results already handed out;
-	// clear them so the pool does not keep those results alive.
+	// Containers clear their part of the scratch stacks as they close, so
+	// only an error can leave values behind; drop them so the pool does not
+	// keep results alive.
+	clear(p.vals)
+	p.vals = p.vals[:0]
 	if cap(p.vals) > maxPooledScratch {
 		p.vals = nil
-	} else {
-		clear(p.vals[:cap(p.vals)])
-		p.vals = p.vals[:0]
 	}
 	if cap(p.tuples) > maxPooledScratch {
 		p.tuples = nil
-	} else {
-		clear(p.tuples[:cap(p.tuples)])
-		p.tuples = p.tuples[:0]
 	}
 	if cap(p.buf) > maxPooledScratch {
 		p.buf = nil
-	}
-	if len(p.seen) > maxPooledScratch {
-		p.seen = nil
-	} else {
-		clear(p.seen)
 	}
 	parserPool.Put(p)
 }
@@ -116,12 +112,12 @@ func (p *parser) document() (ast.Value, error) {
 // skipSpace skips JSON's four whitespace bytes, and nothing else.
 func (p *parser) skipSpace() {
 	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
+		// Every token byte is above ' ', so one compare settles the common
+		// case of no whitespace at all.
+		if c := p.data[p.pos]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return
 		}
+		p.pos++
 	}
 }
 
@@ -221,6 +217,7 @@ func (p *parser) array() (ast.Value, error) {
 		terms[i].Value = v
 		ptrs[i] = &terms[i]
 	}
+	clear(elems)
 	p.vals = p.vals[:start]
 	return ast.NewArray(ptrs...), nil
 }
@@ -288,6 +285,7 @@ func (p *parser) object() (ast.Value, error) {
 		tuples = append(tuples, [2]*ast.Term{&terms[i], &terms[i+1]})
 	}
 	obj := ast.NewObject(tuples...)
+	clear(tuples)
 	p.tuples = tuples[:0]
 	clear(p.vals[start:])
 	p.vals = p.vals[:start]
@@ -343,8 +341,6 @@ func (p *parser) dedupe(kvs []ast.Value) []ast.Value {
 
 	if p.seen == nil {
 		p.seen = make(map[string]int, n)
-	} else {
-		clear(p.seen)
 	}
 	w := 0
 	for r := 0; r < len(kvs); r += 2 {
@@ -357,7 +353,11 @@ func (p *parser) dedupe(kvs []ast.Value) []ast.Value {
 		kvs[w], kvs[w+1] = kvs[r], kvs[r+1]
 		w += 2
 	}
-	clear(p.seen)
+	if n > maxPooledScratch {
+		p.seen = nil // too big to keep around
+	} else {
+		clear(p.seen)
+	}
 	clear(kvs[w:])
 	return kvs[:w]
 }

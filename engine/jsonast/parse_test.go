@@ -72,6 +72,7 @@ var validDocs = []string{
 	"\"\xff\"", "\"a\xffb\"", "\"\xc3\"", "\"\xc3\x28\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
 	"\"\xe2\x82\"", "\"\xef\xbf\xbd\"", "\"\xff\\n\"", "\"\\n\xff\"", "\"long ascii string then \xff\"",
 	"\"0123456789abcdef\xc3\xa9 and escape \\t after\"",
+	"\"\\t then caf\u00e9 and \U0001F600\"", "{\"\\u00e9t\u00e9\":\"\\/\"}",
 	`[]`, `{}`, `[[]]`, `[{}]`, `{"a":{}}`, `[1,2,3]`, `[1,"a",true,null,{"b":[]}]`,
 	`{"a":1}`, `{"a":1,"b":2}`, `{"b":2,"a":1}`, `{"":0}`, `{"a":1,"a":2}`, `{"a":1,"b":2,"a":3}`,
 	`{"a":{"x":1},"a":{"y":2}}`, `{"a":[1],"a":[2,3]}`, `{"\u0061":1,"a":2}`,
@@ -140,6 +141,9 @@ var invalidDocs = []struct {
 	{`{`, `offset 1: unexpected end of JSON input`},
 	{`{"a"`, `offset 4: unexpected end of JSON input`},
 	{`{"a":`, `offset 5: unexpected end of JSON input`},
+	{`{"a":1`, `offset 6: unexpected end of JSON input`},
+	{`{"a":1 `, `offset 7: unexpected end of JSON input`},
+	{`{"a\q":1}`, `offset 4: invalid character 'q' in string escape code`},
 	{`"abc`, `offset 4: unexpected end of JSON input`},
 	{`"abc\`, `offset 5: unexpected end of JSON input`},
 	{`"\u12`, `offset 5: unexpected end of JSON input`},
@@ -252,6 +256,45 @@ func TestMaxDepth(t *testing.T) {
 	if _, err := Parse(in); err == nil || !strings.Contains(err.Error(), "offset 10000: exceeded max depth") {
 		t.Fatalf("unclosed deep input: %v", err)
 	}
+}
+
+// The string scanner works on 8-byte words; put each kind of special byte
+// at every position of the first few words, at several alignments.
+func TestStringWordBoundaries(t *testing.T) {
+	specials := []string{`"`, `\n`, `\u00e9`, `\ud83d\ude00`, `\`, "\x01", "\x1f", "\x7f", "\xff", "\xc3\xa9", "\xe2\x82", " "}
+	for _, prefix := range []string{``, `[`, `{"k":`, `[1,  `} {
+		for n := range 26 {
+			for pos := 0; pos <= n; pos++ {
+				for _, sp := range specials {
+					doc := prefix + `"` + strings.Repeat("a", pos) + sp + strings.Repeat("b", n-pos) + `"`
+					switch prefix {
+					case `[`, `[1,  `:
+						doc += `]`
+					case `{"k":`:
+						doc += `}`
+					}
+					checkDoc(t, []byte(doc))
+				}
+			}
+		}
+	}
+}
+
+// Documents larger than the string window, strings longer than half of it,
+// and objects too large for the pooled duplicate-key map.
+func TestLargeDocuments(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i := range 5000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`"item-` + strconv.Itoa(i) + `-padding", ` + strconv.Itoa(i*7) + `.5`)
+	}
+	sb.WriteString(`, "` + strings.Repeat("x", windowSize) + `", "tail"]`)
+	checkDoc(t, []byte(sb.String()))
+	checkDoc(t, []byte(largeObject(3*maxPooledScratch, true)))
+	checkDoc(t, []byte(`{"a":[`+largeObject(100, true)+`,`+largeObject(3*maxPooledScratch, true)+`],"b":`+largeObject(50, true)+`}`))
 }
 
 // The result must not alias the input buffer, which callers may reuse.
@@ -371,4 +414,19 @@ func short(in []byte) string {
 		return strconv.Quote(string(in[:60])) + "..." + strconv.Quote(string(in[len(in)-60:]))
 	}
 	return strconv.Quote(string(in))
+}
+
+// Booleans, null, small integers and the empty string come from OPA's
+// interned values, so an array of them costs only the array itself: the
+// Term backing, NewArray's pointer and hash slices, and the Array.
+func TestInternedScalarsDoNotAllocate(t *testing.T) {
+	in := []byte(`[true, false, null, 0, 7, 512, -1, ""]`)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := Parse(in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 4 {
+		t.Fatalf("Parse(%s) made %v allocations, want <= 4", in, allocs)
+	}
 }

@@ -53,6 +53,9 @@ found:
 	valid := high&msb == 0 || utf8.Valid(d[start:i])
 	if d[i] == '"' && valid {
 		p.pos = i + 1
+		if i == start {
+			return ast.InternedEmptyStringValue, nil // no need for a window
+		}
 		return stringOf(p.sub(start, i)), nil
 	}
 	if d[i] < 0x20 {

@@ -45,6 +45,7 @@ type VM struct {
 	dataTerm   *ast.Term
 	builtins   map[string]topdown.BuiltinFunc
 	relations  map[string]bool // built-ins with many outputs (walk): collected into an array
+	globals    globals
 }
 
 type fn struct {
@@ -53,6 +54,9 @@ type fn struct {
 	// memo: a function of input and data alone is evaluated once per
 	// evaluation (as topdown caches a rule's value).
 	memo bool
+	// global: a memo function that does not read input is evaluated once
+	// per VM (materialize.go).
+	global bool
 }
 
 // New prepares pol for evaluation over data (the base document). It fails
@@ -118,6 +122,9 @@ func New(pol *ir.Policy, data ast.Value) (*VM, error) {
 	}
 	if missing != nil {
 		return nil, missing
+	}
+	for i, free := range inputFree(v.funcs, v.byName) {
+		v.funcs[i].global = v.funcs[i].memo && free
 	}
 	return v, nil
 }
@@ -242,9 +249,16 @@ const (
 func (e *evalState) call(i int, args []*ast.Term) (*ast.Term, bool, error) {
 	f := e.vm.funcs[i]
 	top := e.memo[len(e.memo)-1]
+	shared := f.global && len(e.memo) == 1 // not under a `with`
 	if f.memo {
 		if m, ok := top[i]; ok {
 			return m.v, m.defined, nil
+		}
+		if shared {
+			if m, ok := e.vm.globals.get(i); ok {
+				top[i] = m
+				return m.v, m.defined, nil
+			}
 		}
 	}
 	// Locals live on one stack per evaluation: calls nest, so a frame is
@@ -287,6 +301,9 @@ func (e *evalState) call(i int, args []*ast.Term) (*ast.Term, bool, error) {
 	}
 	if f.memo {
 		top[i] = memoEntry{v: res, defined: res != nil}
+		if shared {
+			e.vm.globals.put(i, top[i])
+		}
 	}
 	return res, res != nil, nil
 }
