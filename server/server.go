@@ -57,7 +57,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	}
 	s.gather = gather
 	s.httpSrv = &http.Server{
-		Handler:           s.Handler(),
+		Handler: s.Handler(),
 		// A slow client (slow-loris) holds a connection for at most these.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

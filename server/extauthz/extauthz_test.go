@@ -139,6 +139,3 @@ func TestInputShape(t *testing.T) {
 		}
 	}
 }
-
-
-
