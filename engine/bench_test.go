@@ -66,9 +66,11 @@ func BenchmarkDecide(b *testing.B) {
 		src.finish()
 		opts.Entrypoints = []string{"rbac/allow"}
 		e := New(WithCompileOptions(opts))
-		if _, err := e.Activate(ctx, src); err != nil {
+		st, err := e.Activate(ctx, src)
+		if err != nil {
 			b.Fatal(err)
 		}
+		st.FastPathsReady(ctx)
 		return e
 	}
 	raw := []byte(`{"user": "user49", "action": "read", "resource": "res3"}`)

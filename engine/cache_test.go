@@ -13,7 +13,7 @@ func cacheEngine(t *testing.T, files map[string]string, entrypoints ...string) *
 		t.Fatal(err)
 	}
 	e := New(WithCompileOptions(CompileOptions{CacheEntries: 1000, Entrypoints: entrypoints}))
-	mustActivate(t, e, src)
+	mustActivate(t, e, src).FastPathsReady(context.Background())
 	return e
 }
 
@@ -42,7 +42,7 @@ func TestResultCache(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	src, _ := LoadFS(mapFS(map[string]string{"app/p.rego": "package app\n\nallow if input.user == \"bob\"\n"}), ".", LoadOptions{})
-	mustActivate(t, e, src)
+	mustActivate(t, e, src).FastPathsReady(context.Background())
 	if d := decideJSON(t, e, "app/allow", `{"user": "alice"}`); d.Cached || d.Defined {
 		t.Fatalf("after a new activation the old result was served: %+v", d)
 	}

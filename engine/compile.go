@@ -96,11 +96,9 @@ func Compile(ctx context.Context, src *Source, opts CompileOptions) (*State, err
 		if _, err := st.prepare(ctx, p); err != nil {
 			return nil, fmt.Errorf("compile: preparing entrypoint %s: %w", p, err)
 		}
-		if st.fast != nil && !st.fast.off {
-			st.fast.plan(ctx, p)
-		}
 	}
 	st.entrypoints = slices.Compact(eps)
+	st.fast.planInBackground(st.entrypoints)
 	return st, nil
 }
 

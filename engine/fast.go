@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -41,24 +42,80 @@ type fastPaths struct {
 	off     bool
 }
 
-// plan plans path now (at compile time for entrypoints).
-func (f *fastPaths) plan(ctx context.Context, path string) *fastPath {
-	var fp *fastPath
-	pol, err := vm.Plan(ctx, f.modules, f.raw, []string{path})
-	if err == nil {
-		var m *vm.VM
-		if m, err = vm.New(pol, f.data); err == nil {
-			fp = &fastPath{vm: m}
+// plan plans paths together (one compile, one VM); when that fails, each
+// path is planned alone, so one unplannable path leaves the others fast.
+func (f *fastPaths) plan(ctx context.Context, paths []string) {
+	if len(paths) > 1 {
+		if m, err := f.build(ctx, paths); err == nil {
+			f.mu.Lock()
+			for _, p := range paths {
+				f.paths[p] = &fastPath{vm: m}
+				delete(f.planning, p)
+			}
+			f.mu.Unlock()
+			return
 		}
 	}
+	for _, p := range paths {
+		var fp *fastPath
+		m, err := f.build(ctx, []string{p})
+		if err == nil {
+			fp = &fastPath{vm: m}
+		} else {
+			f.log.Debug("no IR plan: topdown evaluates this path", logfields.Path, p, logfields.Error, err)
+		}
+		f.mu.Lock()
+		f.paths[p] = fp
+		delete(f.planning, p)
+		f.mu.Unlock()
+	}
+}
+
+func (f *fastPaths) build(ctx context.Context, paths []string) (*vm.VM, error) {
+	pol, err := vm.Plan(ctx, f.modules, f.raw, paths)
 	if err != nil {
-		f.log.Debug("no IR plan: topdown evaluates this path", logfields.Path, path, logfields.Error, err)
+		return nil, err
+	}
+	return vm.New(pol, f.data)
+}
+
+// planInBackground plans paths off the activation path: until a path's VM
+// is ready, topdown answers it.
+func (f *fastPaths) planInBackground(paths []string) {
+	if f.off || len(paths) == 0 {
+		return
 	}
 	f.mu.Lock()
-	f.paths[path] = fp
-	delete(f.planning, path)
+	var todo []string
+	for _, p := range paths {
+		if _, done := f.paths[p]; !done && !f.planning[p] {
+			f.planning[p] = true
+			todo = append(todo, p)
+		}
+	}
 	f.mu.Unlock()
-	return fp
+	if len(todo) > 0 {
+		go f.plan(context.Background(), todo)
+	}
+}
+
+// FastPathsReady waits until every path being planned has its VM (or is
+// known to have none), for tests and benchmarks that measure the fast
+// path.
+func (s *State) FastPathsReady(ctx context.Context) error {
+	for {
+		s.fast.mu.Lock()
+		n := len(s.fast.planning)
+		s.fast.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // get returns path's VM, or nil while there is none; the first request
@@ -71,7 +128,7 @@ func (f *fastPaths) get(path string) *fastPath {
 	fp, ok := f.paths[path]
 	if !ok && !f.planning[path] {
 		f.planning[path] = true
-		go f.plan(context.Background(), path)
+		go f.plan(context.Background(), []string{path})
 	}
 	f.mu.Unlock()
 	return fp

@@ -87,7 +87,7 @@ func evalQuery(ctx context.Context, query string, p *evalParams, stdout io.Write
 	if err != nil {
 		return usageError(err)
 	}
-	st, err := engine.Compile(ctx, src, engine.CompileOptions{RegoVersion: rv})
+	st, err := engine.Compile(ctx, src, engine.CompileOptions{RegoVersion: rv, Topdown: true}) // one query: planning would cost more than it saves
 	if err != nil {
 		return usageError(err)
 	}

@@ -32,7 +32,7 @@ func load(ctx context.Context, rev Revision) (*side, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rev.Label, err)
 	}
-	st, err := engine.Compile(ctx, src, engine.CompileOptions{})
+	st, err := engine.Compile(ctx, src, engine.CompileOptions{Topdown: true}) // impact plans its own VMs
 	if err != nil {
 		return nil, fmt.Errorf("%s does not compile: %w", rev.Label, err)
 	}
