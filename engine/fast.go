@@ -176,9 +176,19 @@ func (s *State) evalFast(ctx context.Context, path string, input any) (result an
 	return out, true, true, nil
 }
 
+// sameValue compares what the API would answer: both results as JSON
+// (a set is an array there, as OPA returns it).
 func sameValue(topdownResult any, v ast.Value) bool {
 	w, err := ast.InterfaceToValue(topdownResult)
-	return err == nil && w.Compare(v) == 0
+	if err != nil {
+		return false
+	}
+	j, err := ast.JSON(v)
+	if err != nil {
+		return false
+	}
+	g, err := ast.InterfaceToValue(j)
+	return err == nil && w.Compare(g) == 0
 }
 
 // setupFast keeps what planning needs; with opts.Topdown every path stays
