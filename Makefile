@@ -30,8 +30,12 @@ lint: build ## gofmt, go vet, and belladonna's own validator rules over the ship
 	$(GO) vet ./...
 	$(BIN)/belladonna validate --fail-on warning policies/
 
-bench: ## Go benchmarks: engine, IR VM and server vs stock OPA's rego from the same module; impact replay; bundle build vs opa build; audit log append, verify, proofs
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./engine/ ./engine/vm/ ./server/
+BENCH_DURATION ?= 5s
+BENCH_OUT ?= bench-results.json
+
+bench: ## the harness (bench/: belladonna serve vs stock OPA, plain and -O=1, at concurrency 1, 8, 64; BASELINE_FILE/BASELINE_THRESHOLD compare), then Go benchmarks: engine, IR VM, JSON input parsing vs OPA; impact replay; bundle build vs opa build; audit log
+	$(GO) run ./bench -duration $(BENCH_DURATION) -out $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./engine/ ./engine/vm/ ./engine/jsonast/ ./server/
 	$(GO) test -run '^$$' -bench 'Replay100k' -benchtime 1x ./validators/impact/
 	$(GO) test -run '^$$' -bench 'Build' -benchtime 3x ./bundles/
 	$(GO) test -run '^$$' -bench 'AppendDurable|AppendAtRate' -benchtime 600000x ./audit/

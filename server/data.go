@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/server/types"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/util"
 
 	"github.com/belladonna-dev/belladonna/engine"
 	"github.com/belladonna-dev/belladonna/internal/logfields"
@@ -21,6 +25,7 @@ var errTooLarge = errors.New("request body too large")
 
 // data answers GET and POST /v1/data/{path} as OPA's server does.
 func (s *Server) data(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	input, hasInput, err := s.readInput(r)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -36,7 +41,19 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	if c := clientFrom(r.Context()); c != "" {
 		caller = c + "@" + r.RemoteAddr
 	}
-	d, err := s.eng.DecideJSON(r.Context(), r.PathValue("path"), input, engine.WithCaller(caller))
+	q := r.URL.Query()
+	explain := q.Get("explain")
+	var trace []*topdown.Event
+	var d *engine.Decision
+	switch explain {
+	case "", "off":
+		d, err = s.eng.DecideJSON(r.Context(), r.PathValue("path"), input, engine.WithCaller(caller))
+	case engine.ExplainNotes, engine.ExplainFails, engine.ExplainFull, engine.ExplainDebug:
+		d, trace, err = s.eng.DecideExplained(r.Context(), r.PathValue("path"), input, explain, engine.WithCaller(caller))
+	default:
+		writeError(w, http.StatusBadRequest, types.CodeInvalidParameter, fmt.Sprintf("explain=%s: want notes, fails, full or debug", explain))
+		return
+	}
 	if d != nil {
 		s.metrics.observe(d, err)
 	}
@@ -56,10 +73,30 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	if d.Defined {
 		resp.Result = &d.Result
 	}
+	pretty := q.Has("pretty") && q.Get("pretty") != "false"
+	if explain != "" && explain != "off" {
+		if resp.Explanation, err = types.NewTraceV1(trace, pretty); err != nil {
+			writeError(w, http.StatusInternalServerError, types.CodeInternal, "explanation: "+err.Error())
+			return
+		}
+	}
+	// ?metrics and ?instrument: the timers this server has, in OPA's names.
+	if isTrue(q, "metrics") || isTrue(q, "instrument") {
+		cached := 0
+		if d.Cached {
+			cached = 1
+		}
+		resp.Metrics = types.MetricsV1{"timer_rego_query_eval_ns": d.Duration.Nanoseconds(),
+			"timer_server_handler_ns": time.Since(start).Nanoseconds(), "counter_result_cache_hit": cached}
+	}
 	if r.Method == http.MethodPost && !hasInput {
 		resp.Warning = types.NewWarning(types.CodeAPIUsageWarn, types.MsgInputKeyMissing)
 	}
-	writeJSON(w, http.StatusOK, resp, r.URL.Query().Has("pretty") && r.URL.Query().Get("pretty") != "false")
+	writeJSON(w, http.StatusOK, resp, pretty)
+}
+
+func isTrue(q url.Values, key string) bool {
+	return q.Has(key) && q.Get(key) != "false"
 }
 
 // readInput returns the request's input document as the client sent it:
@@ -84,6 +121,16 @@ func (s *Server) readInput(r *http.Request) (raw []byte, present bool, err error
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, false, nil
+	}
+	// OPA reads a body whose content type mentions yaml as YAML.
+	if strings.Contains(r.Header.Get("Content-Type"), "yaml") {
+		var doc any
+		if err := util.Unmarshal(body, &doc); err != nil {
+			return nil, false, fmt.Errorf("body is not valid YAML: %w", err)
+		}
+		if body, err = json.Marshal(doc); err != nil {
+			return nil, false, fmt.Errorf("body: %w", err)
+		}
 	}
 	raw, err = inputMember(body)
 	if err != nil {
@@ -132,15 +179,20 @@ func inputMember(body []byte) (json.RawMessage, error) {
 	return input, nil
 }
 
-// badJSON names where the body stops being JSON.
+// badJSON names where the body stops being JSON: the 0-based offset of
+// the offending byte in the whole body.
 func badJSON(body []byte, dec *json.Decoder, err error) error {
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Errorf("body is not valid JSON at byte %d: %w", se.Offset, err)
+	var v any
+	if uerr := json.Unmarshal(body, &v); uerr != nil {
+		if se, ok := errors.AsType[*json.SyntaxError](uerr); ok && se.Offset > 0 && int(se.Offset) <= len(body) {
+			return fmt.Errorf("body is not valid JSON at offset %d (%q): %w", se.Offset-1, body[se.Offset-1], uerr)
+		}
+		if errors.Is(uerr, io.ErrUnexpectedEOF) || strings.Contains(uerr.Error(), "unexpected end") {
+			return fmt.Errorf("body is not valid JSON: it ends at offset %d inside the document", len(body))
+		}
+		return fmt.Errorf("body is not valid JSON: %w", uerr)
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("body is not valid JSON: it ends at byte %d inside the document", len(body))
-	}
-	return fmt.Errorf("body is not valid JSON at byte %d: %w", dec.InputOffset(), err)
+	return fmt.Errorf("body is not valid JSON at offset %d: %w", dec.InputOffset(), err)
 }
 
 func tokenKind(t json.Token) string {
