@@ -27,6 +27,7 @@ type cacheKey struct{ a, b uint64 }
 type cacheEntry struct {
 	result  any
 	defined bool
+	json    []byte // the result encoded once, for servers to write as is
 }
 
 type cacheShard struct {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -44,7 +45,7 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if cacheable {
 		key = keyOf(d.Path, raw)
 		if hit, ok := st.cache.get(key); ok {
-			d.Result, d.Defined, d.Cached = hit.result, hit.defined, true
+			d.Result, d.Defined, d.Cached, d.ResultJSON = hit.result, hit.defined, true, hit.json
 			d.Duration = time.Since(d.Time)
 			return d, e.logDecision(ctx, d, raw)
 		}
@@ -67,7 +68,13 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if err != nil {
 		d.Error = err.Error()
 	} else if cacheable {
-		st.cache.put(key, cacheEntry{result: result, defined: defined})
+		entry := cacheEntry{result: result, defined: defined}
+		if defined {
+			if b, err := json.Marshal(result); err == nil {
+				entry.json, d.ResultJSON = b, b
+			}
+		}
+		st.cache.put(key, entry)
 	}
 	if lerr := e.logDecision(ctx, d, raw); lerr != nil {
 		return nil, lerr

@@ -23,6 +23,9 @@ type Decision struct {
 	// Cached: the result came from the result cache; CacheMiss: the path
 	// is cacheable and the result was not there.
 	Cached, CacheMiss bool
+	// ResultJSON, when set, is Result encoded as JSON (cached paths), so a
+	// server need not encode it again. Read-only: it is shared.
+	ResultJSON []byte
 }
 
 // DecisionLogger receives every decision. The audit log implements it; an
@@ -45,6 +48,10 @@ func WithCaller(caller string) DecideOption {
 func WithDecisionID(id string) DecideOption {
 	return func(d *Decision) { d.ID = id }
 }
+
+// Decision ids come from a pool of random bytes refilled in blocks rather
+// than one read per id (they name decisions; they are not secrets).
+func init() { uuid.EnableRandPool() }
 
 func newDecisionID() string {
 	return uuid.NewString()

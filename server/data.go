@@ -69,11 +69,17 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	pretty := q.Has("pretty") && q.Get("pretty") != "false"
+	plain := !pretty && (explain == "" || explain == "off") && !isTrue(q, "metrics") && !isTrue(q, "instrument") &&
+		(r.Method != http.MethodPost || hasInput)
+	if plain {
+		writeDecision(w, d)
+		return
+	}
 	resp := types.DataResponseV1{DecisionID: d.ID}
 	if d.Defined {
 		resp.Result = &d.Result
 	}
-	pretty := q.Has("pretty") && q.Get("pretty") != "false"
 	if explain != "" && explain != "off" {
 		if resp.Explanation, err = types.NewTraceV1(trace, pretty); err != nil {
 			writeError(w, http.StatusInternalServerError, types.CodeInternal, "explanation: "+err.Error())
@@ -94,6 +100,35 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp, pretty)
 }
+
+// writeDecision writes OPA's response {"decision_id": …, "result": …}
+// without reflection, reusing the result's JSON when the cache has it. The
+// bytes are what encoding/json writes for types.DataResponseV1.
+func writeDecision(w http.ResponseWriter, d *engine.Decision) {
+	res := d.ResultJSON
+	if d.Defined && res == nil {
+		var err error
+		if res, err = json.Marshal(d.Result); err != nil {
+			writeError(w, http.StatusInternalServerError, types.CodeInternal, "encoding the result: "+err.Error())
+			return
+		}
+	}
+	buf := make([]byte, 0, len(res)+64)
+	buf = append(buf, `{"decision_id":"`...)
+	buf = append(buf, d.ID...) // a UUID: nothing to escape
+	buf = append(buf, '"')
+	if d.Defined {
+		buf = append(buf, `,"result":`...)
+		buf = append(buf, res...)
+	}
+	buf = append(buf, "}\n"...)
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf)
+}
+
+var jsonContentType = []string{"application/json"}
 
 func isTrue(q url.Values, key string) bool {
 	return q.Has(key) && q.Get(key) != "false"
@@ -146,42 +181,109 @@ func isNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null
 
 // inputMember returns the raw value of the body object's "input" key (the
 // last one, as a decoded map would keep), nil when absent. The whole body
-// must be one valid JSON object.
+// must be one valid JSON object; it is checked with json.Valid and then
+// walked at the top level only.
 func inputMember(body []byte) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, badJSON(body, dec, err)
+	if !json.Valid(body) {
+		return nil, badJSON(body)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("body must be a JSON object like {\"input\": ...}, got %s", tokenKind(tok))
+	i := skipSpace(body, 0)
+	if body[i] != '{' {
+		return nil, fmt.Errorf("body must be a JSON object like {\"input\": ...}, got %s", kindOf(body[i]))
 	}
+	i = skipSpace(body, i+1)
 	var input json.RawMessage
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, badJSON(body, dec, err)
+	for body[i] != '}' {
+		kend := skipValue(body, i)
+		key := body[i:kend]
+		i = skipSpace(body, kend)
+		i = skipSpace(body, i+1) // the colon
+		vend := skipValue(body, i)
+		if isInputKey(key) {
+			input = body[i:vend]
 		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, badJSON(body, dec, err)
+		i = skipSpace(body, vend)
+		if body[i] == ',' {
+			i = skipSpace(body, i+1)
 		}
-		if k == "input" {
-			input = v
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, badJSON(body, dec, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("body is not valid JSON: unexpected data after the JSON document at byte %d", dec.InputOffset())
 	}
 	return input, nil
 }
 
+// isInputKey compares a raw key with "input", decoding it only when it has
+// escapes.
+func isInputKey(k []byte) bool {
+	if string(k) == `"input"` {
+		return true
+	}
+	if bytes.IndexByte(k, '\\') < 0 {
+		return false
+	}
+	var s string
+	return json.Unmarshal(k, &s) == nil && s == "input"
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !bytes.ContainsRune([]byte(",}] \t\n\r"), rune(b[j])) {
+		j++
+	}
+	return j
+}
+
+func kindOf(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
 // badJSON names where the body stops being JSON: the 0-based offset of
 // the offending byte in the whole body.
-func badJSON(body []byte, dec *json.Decoder, err error) error {
+func badJSON(body []byte) error {
 	var v any
 	if uerr := json.Unmarshal(body, &v); uerr != nil {
 		if se, ok := errors.AsType[*json.SyntaxError](uerr); ok && se.Offset > 0 && int(se.Offset) <= len(body) {
@@ -192,24 +294,9 @@ func badJSON(body []byte, dec *json.Decoder, err error) error {
 		}
 		return fmt.Errorf("body is not valid JSON: %w", uerr)
 	}
-	return fmt.Errorf("body is not valid JSON at offset %d: %w", dec.InputOffset(), err)
+	return errors.New("body is not valid JSON")
 }
 
-func tokenKind(t json.Token) string {
-	switch v := t.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "an array"
-		}
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return "a number"
-}
 
 // readBody reads at most MaxRequestBytes, after gzip decompression when the
 // client sent Content-Encoding: gzip (a small compressed body must not expand
@@ -225,10 +312,15 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 		defer zr.Close()
 		src = zr
 	}
-	body, err := io.ReadAll(io.LimitReader(src, limit+1))
-	if err != nil {
+	// A body of known length is read into one buffer of that size.
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit && src == r.Body {
+		buf.Grow(int(n) + 1)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(src, limit+1)); err != nil {
 		return nil, fmt.Errorf("reading body: %w", err)
 	}
+	body := buf.Bytes()
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w: limit is %d bytes (server.max_request_bytes)", errTooLarge, limit)
 	}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 )
 
@@ -24,6 +26,41 @@ func FuzzReadInput(f *testing.F) {
 		}
 		if len(body) > 4096 && !gz && err == nil {
 			t.Fatalf("accepted %d bytes over the limit", len(body))
+		}
+	})
+}
+
+// FuzzInputMember: the top-level scan finds the same input as decoding
+// the whole body into a map does (the last "input" key, escapes decoded),
+// and refuses exactly the bodies that are not a JSON object.
+func FuzzInputMember(f *testing.F) {
+	for _, seed := range []string{`{"input": {"a": [1, "}"]}}`, `{"a": 1, "input": 2, "input": 3}`, `{"\u0069nput": true}`, `{"Input": 1}`,
+		` { "x" : "\"input\"" , "input" : [ ] } `, `{}`, `[]`, `"s"`, `{"input": 1} x`, `{"input": }`, `{"a":{"input":1}}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var doc map[string]json.RawMessage
+		refErr := json.Unmarshal(body, &doc)
+		if refErr == nil && doc == nil {
+			return // a JSON null: not an object, OPA reads no input
+		}
+		got, err := inputMember(body)
+		if (err != nil) != (refErr != nil) {
+			t.Fatalf("%q: scan error %v, decoder error %v", body, err, refErr)
+		}
+		if err != nil {
+			return
+		}
+		want, ok := doc["input"]
+		if !ok {
+			if got != nil {
+				t.Fatalf("%q: found input %s where the decoder has none", body, got)
+			}
+			return
+		}
+		var a, b any
+		if json.Unmarshal(got, &a) != nil || json.Unmarshal(want, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: scan found %s, decoder %s", body, got, want)
 		}
 	})
 }
