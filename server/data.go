@@ -297,7 +297,6 @@ func badJSON(body []byte) error {
 	return errors.New("body is not valid JSON")
 }
 
-
 // readBody reads at most MaxRequestBytes, after gzip decompression when the
 // client sent Content-Encoding: gzip (a small compressed body must not expand
 // past the limit).
