@@ -80,7 +80,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			d, err := e.DecideJSON(ctx, "rbac/allow", raw)
-			if err != nil || d.Result != true {
+			if err != nil || d.Value() != true {
 				b.Fatalf("%v %v", d, err)
 			}
 		}
@@ -91,7 +91,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			d, err := e.DecideJSON(ctx, "rbac/allow", raw)
-			if err != nil || d.Result != true {
+			if err != nil || d.Value() != true {
 				b.Fatalf("%v %v", d, err)
 			}
 		}
@@ -102,7 +102,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			d, err := e.Decide(ctx, "rbac/allow", input)
-			if err != nil || d.Result != true {
+			if err != nil || d.Value() != true {
 				b.Fatalf("%v %v", d, err)
 			}
 		}

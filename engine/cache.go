@@ -24,10 +24,12 @@ const cacheShards = 64
 
 type cacheKey struct{ a, b uint64 }
 
+// An entry keeps the result as JSON only: a decoded result is several
+// times its JSON in memory, and servers write the JSON as it is.
 type cacheEntry struct {
-	result  any
+	json    []byte
+	outcome string
 	defined bool
-	json    []byte // the result encoded once, for servers to write as is
 }
 
 type cacheShard struct {

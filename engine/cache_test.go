@@ -32,7 +32,7 @@ func TestResultCache(t *testing.T) {
 	e := cacheEngine(t, map[string]string{"app/p.rego": "package app\n\nallow if input.user == \"alice\"\n"}, "app/allow")
 	d1 := decideJSON(t, e, "app/allow", `{"user": "alice"}`)
 	d2 := decideJSON(t, e, "app/allow", `{"user": "alice"}`)
-	if d1.Cached || !d1.CacheMiss || !d2.Cached || d2.Result != true || d1.Result != true {
+	if d1.Cached || !d1.CacheMiss || !d2.Cached || d2.Value() != true || d1.Value() != true || d2.Outcome() != OutcomeAllow {
 		t.Fatalf("first %+v, second %+v", d1, d2)
 	}
 	if d := decideJSON(t, e, "app/allow", `{"user": "bob"}`); d.Cached || d.Defined {
@@ -72,7 +72,7 @@ func TestDecideJSONBadInput(t *testing.T) {
 func TestResultCacheBound(t *testing.T) {
 	c := newResultCache(cacheShards * 2)
 	for i := range 10_000 {
-		c.put(keyOf("p", []byte{byte(i), byte(i >> 8)}), cacheEntry{result: i, defined: true})
+		c.put(keyOf("p", []byte{byte(i), byte(i >> 8)}), cacheEntry{json: []byte{byte(i)}, defined: true})
 	}
 	n := 0
 	for i := range c.shards {

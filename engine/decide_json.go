@@ -45,7 +45,7 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if cacheable {
 		key = keyOf(d.Path, raw)
 		if hit, ok := st.cache.get(key); ok {
-			d.Result, d.Defined, d.Cached, d.ResultJSON = hit.result, hit.defined, true, hit.json
+			d.Defined, d.Cached, d.ResultJSON, d.outcome = hit.defined, true, hit.json, hit.outcome
 			d.Duration = time.Since(d.Time)
 			return d, e.logDecision(ctx, d, raw)
 		}
@@ -68,13 +68,15 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if err != nil {
 		d.Error = err.Error()
 	} else if cacheable {
-		entry := cacheEntry{result: result, defined: defined}
+		entry := cacheEntry{defined: defined, outcome: outcomeOf(result)}
+		keep := true
 		if defined {
-			if b, err := json.Marshal(result); err == nil {
-				entry.json, d.ResultJSON = b, b
-			}
+			b, err := json.Marshal(result)
+			entry.json, d.ResultJSON, keep = b, b, err == nil
 		}
-		st.cache.put(key, entry)
+		if keep {
+			st.cache.put(key, entry)
+		}
 	}
 	if lerr := e.logDecision(ctx, d, raw); lerr != nil {
 		return nil, lerr

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,7 +74,9 @@ func (a *auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) er
 		}
 	}
 	if d.Defined {
-		if e.Result, err = json.Marshal(d.Result); err != nil {
+		if d.ResultJSON != nil {
+			e.Result = bytes.Clone(d.ResultJSON) // the cache keeps its own
+		} else if e.Result, err = json.Marshal(d.Result); err != nil {
 			return fmt.Errorf("encoding result: %w", err)
 		}
 	}
@@ -88,31 +91,9 @@ func (a *auditDecisions) LogDecision(ctx context.Context, d *engine.Decision) er
 	return nil
 }
 
-// outcomeOf reads allow/deny from a boolean result or a result object's
-// "allow" field, the two shapes the shipped library and most policies use.
-func outcomeOf(d *engine.Decision) string {
-	switch {
-	case d.Error != "":
-		return audit.OutcomeError
-	case !d.Defined:
-		return audit.OutcomeUndefined
-	}
-	switch r := d.Result.(type) {
-	case bool:
-		if r {
-			return audit.OutcomeAllow
-		}
-		return audit.OutcomeDeny
-	case map[string]any:
-		if b, ok := r["allow"].(bool); ok {
-			if b {
-				return audit.OutcomeAllow
-			}
-			return audit.OutcomeDeny
-		}
-	}
-	return audit.OutcomeDefined
-}
+// outcomeOf is the engine's allow/deny reading of d, in the audit log's
+// words (the same).
+func outcomeOf(d *engine.Decision) string { return d.Outcome() }
 
 // subjectOf finds who a decision is about: input.subject.id, input.user or
 // input.sub, the shapes of the shipped library and of common JWT claims.

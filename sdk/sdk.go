@@ -20,7 +20,8 @@ import (
 	"github.com/belladonna-dev/belladonna/engine"
 )
 
-// Decision is one answer: its id, the policy revision, the result.
+// Decision is one answer: its id, the policy revision, the result (read
+// it with Value: a cached result is kept as JSON and decoded on demand).
 type Decision = engine.Decision
 
 // Options tune a Policy. The zero value is ready to use.
@@ -148,7 +149,7 @@ func (p *Policy) Allowed(ctx context.Context, path string, input any) (bool, err
 	if err != nil {
 		return false, err
 	}
-	switch r := d.Result.(type) {
+	switch r := d.Value().(type) {
 	case bool:
 		return r, nil
 	case map[string]any:

@@ -85,7 +85,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		}
 		a := batchAnswer{DecisionID: d.ID}
 		if d.Defined {
-			res := d.Result
+			res := d.Value()
 			a.Result = &res
 		}
 		out[id] = a

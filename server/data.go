@@ -78,7 +78,8 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := types.DataResponseV1{DecisionID: d.ID}
 	if d.Defined {
-		resp.Result = &d.Result
+		v := d.Value()
+		resp.Result = &v
 	}
 	if explain != "" && explain != "off" {
 		if resp.Explanation, err = types.NewTraceV1(trace, pretty); err != nil {

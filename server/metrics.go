@@ -82,30 +82,12 @@ func (m *metrics) observe(d *engine.Decision, err error) {
 	}
 }
 
-// outcome reads a boolean result, or a result object's "allow", as
-// allow/deny, as the audit log does.
+// outcome is the decision's allow/deny reading, or error.
 func outcome(d *engine.Decision, err error) string {
-	switch {
-	case err != nil:
-		return "error"
-	case !d.Defined:
-		return "undefined"
+	if err != nil {
+		return engine.OutcomeError
 	}
-	switch r := d.Result.(type) {
-	case bool:
-		if r {
-			return "allow"
-		}
-		return "deny"
-	case map[string]any:
-		if a, ok := r["allow"].(bool); ok {
-			if a {
-				return "allow"
-			}
-			return "deny"
-		}
-	}
-	return "defined"
+	return d.Outcome()
 }
 
 // register adds the metrics to reg and pre-creates the label values that

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +18,9 @@ type Options struct {
 	Authenticator Authenticator
 	// RateLimit bounds request rate; nil means unlimited.
 	RateLimit *RateLimit
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// headers (default 10 s): slow-loris clients are cut off.
+	ReadHeaderTimeout time.Duration
 	// TLS, when set, serves HTTPS.
 	TLS *tls.Config
 	// BundlesReady answers /health?bundles: nil once a verified bundle is

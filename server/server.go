@@ -59,7 +59,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	s.httpSrv = &http.Server{
 		Handler: s.Handler(),
 		// A slow client (slow-loris) holds a connection for at most these.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: or(opts.ReadHeaderTimeout, 10*time.Second),
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -112,4 +112,11 @@ func (s *Server) Stop(ctx context.Context) error {
 		return fmt.Errorf("server shutdown: %w", err)
 	}
 	return nil
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }

@@ -145,7 +145,7 @@ type result struct {
 
 func response(d *engine.Decision) (*authv3.CheckResponse, error) {
 	var r result
-	switch v := d.Result.(type) {
+	switch v := d.Value().(type) {
 	case nil:
 		// Undefined: deny, as opa-envoy-plugin does.
 	case bool:
@@ -159,7 +159,7 @@ func response(d *engine.Decision) (*authv3.CheckResponse, error) {
 			return nil, fmt.Errorf("decision %s: an object result needs a boolean \"allowed\"", d.ID)
 		}
 	default:
-		return nil, fmt.Errorf("decision %s: want a boolean or an object with \"allowed\", got %T", d.ID, d.Result)
+		return nil, fmt.Errorf("decision %s: want a boolean or an object with \"allowed\", got %T", d.ID, d.Value())
 	}
 	out := &authv3.CheckResponse{}
 	if r.DynamicMetadata != nil {
