@@ -30,7 +30,7 @@ lint: build ## gofmt, go vet, and belladonna's own validator rules over the ship
 	$(GO) vet ./...
 	$(BIN)/belladonna validate --fail-on warning policies/
 
-BENCH_DURATION ?= 5s
+BENCH_DURATION ?= 3s
 BENCH_OUT ?= bench-results.json
 
 bench: ## the harness (bench/: belladonna serve vs stock OPA, plain and -O=1, at concurrency 1, 8, 64; BASELINE_FILE/BASELINE_THRESHOLD compare), then Go benchmarks: engine, IR VM, JSON input parsing vs OPA; impact replay; bundle build vs opa build; audit log

@@ -2,7 +2,7 @@
 // OPA module version go.mod pins) on the same bundles, under the same
 // closed-loop load, and checks that both answer every input alike.
 //
-//	go run ./bench [-duration 5s] [-conc 1,8,64] [-policies rbac,gateway,syscall]
+//	go run ./bench [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
 //	               [-out bench/results.json] [-baseline FILE -threshold PCT]
 //
 // BASELINE_FILE and BASELINE_THRESHOLD set -baseline and -threshold.
@@ -23,24 +23,26 @@ type options struct {
 	duration, warmup time.Duration
 	conc             []int
 	policies         []string
-	inputs           int
+	inputs, rounds   int
 	out, baseline    string
 	threshold        float64
-	audit            bool
+	audit, nocache   bool
 }
 
 func main() {
 	var o options
 	var conc, pols string
-	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per server, policy and concurrency")
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time per server, policy, concurrency and round")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&conc, "conc", "1,8,64", "concurrency levels (closed-loop workers)")
 	flag.StringVar(&pols, "policies", "rbac,gateway,syscall", "workloads to run")
 	flag.IntVar(&o.inputs, "inputs", 5000, "distinct inputs per workload (sent round robin)")
+	flag.IntVar(&o.rounds, "rounds", 3, "measurements per server and concurrency, taken in turns; figures are their medians")
 	flag.StringVar(&o.out, "out", "", "write the results as JSON to this file")
 	flag.StringVar(&o.baseline, "baseline", os.Getenv("BASELINE_FILE"), "compare with this earlier -out file and fail on regressions")
 	flag.Float64Var(&o.threshold, "threshold", envFloat("BASELINE_THRESHOLD", 10), "regression threshold in percent (throughput down or p99 up)")
 	flag.BoolVar(&o.audit, "audit", true, "also run belladonna with its audit log on (every decision recorded)")
+	flag.BoolVar(&o.nocache, "nocache", true, "also run belladonna with its result cache off (every request evaluated)")
 	flag.Parse()
 	for _, c := range strings.Split(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -51,6 +53,10 @@ func main() {
 		o.conc = append(o.conc, n)
 	}
 	o.policies = strings.Split(pols, ",")
+	if o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := run(ctx, o)

@@ -53,13 +53,13 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 	if err := opaBuild(ctx, opa, tree, opt, w.Entrypoint); err != nil {
 		return err
 	}
-	cfg := func(name string, audit bool) (string, error) {
+	cfg := func(name string, audit bool, cache int) (string, error) {
 		d := filepath.Join(dir, name)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", err
 		}
 		return d, os.WriteFile(filepath.Join(d, "belladonna.yaml"),
-			fmt.Appendf(nil, "log:\n  level: warn\naudit:\n  enabled: %v\n", audit), 0o644)
+			fmt.Appendf(nil, "log:\n  level: warn\nserver:\n  result_cache: %d\naudit:\n  enabled: %v\n", cache, audit), 0o644)
 	}
 	type spec struct {
 		name string
@@ -70,13 +70,21 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 		{"opa", []string{opa, "run", "--server", "--addr", "ADDR", "--log-level", "error", "--skip-version-check", "-b", plain}, dir},
 		{"opa -O=1", []string{opa, "run", "--server", "--addr", "ADDR", "--log-level", "error", "--skip-version-check", "-b", opt}, dir},
 	}
-	d, err := cfg("bd", false)
+	d, err := cfg("bd", false, 100_000)
 	if err != nil {
 		return err
 	}
 	specs = append(specs, spec{"belladonna", []string{bd, "serve", "--addr", "ADDR", "-b", plain}, d})
+	if o.nocache {
+		// Every request evaluated: what a miss costs.
+		d, err := cfg("bd-nocache", false, 0)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec{"belladonna nocache", []string{bd, "serve", "--addr", "ADDR", "-b", plain}, d})
+	}
 	if o.audit {
-		d, err := cfg("bd-audit", true)
+		d, err := cfg("bd-audit", true, 100_000)
 		if err != nil {
 			return err
 		}
@@ -104,20 +112,54 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 	rep.Mismatches += diffs
 	rep.Checked = append(rep.Checked, checked{Policy: w.Name, Inputs: len(w.Inputs), Servers: len(servers), Mismatches: diffs, Example: example})
 	for _, conc := range o.conc {
-		for _, s := range servers {
-			fmt.Fprintf(os.Stderr, "%s: %s at concurrency %d ...\n", w.Name, s.Name, conc)
-			res := closedLoop(ctx, c, s.URL+"/v1/data/"+w.Path, w.Inputs, conc, o.warmup, o.duration)
-			cur, peak := s.rss()
-			rep.Rows = append(rep.Rows, row{Policy: w.Name, Server: s.Name, Concurrency: conc,
-				RPS: float64(res.Requests) / res.Elapsed.Seconds(), Errors: res.Errors,
-				P50us: us(res.Hist.quantile(0.5)), P99us: us(res.Hist.quantile(0.99)), P999us: us(res.Hist.quantile(0.999)),
-				RSSMB: float64(cur) / (1 << 20), PeakRSSMB: float64(peak) / (1 << 20)})
-			if ctx.Err() != nil {
-				return ctx.Err()
+		// Servers take turns, round after round, and each figure is the
+		// median of its rounds: a burst of load from elsewhere on the
+		// machine then skews one round of one server, not the comparison.
+		runs := make([][]row, len(servers))
+		for round := range o.rounds {
+			for i, s := range servers {
+				fmt.Fprintf(os.Stderr, "%s: %s at concurrency %d, round %d/%d ...\n", w.Name, s.Name, conc, round+1, o.rounds)
+				res := closedLoop(ctx, c, s.URL+"/v1/data/"+w.Path, w.Inputs, conc, o.warmup, o.duration)
+				cur, peak := s.rss()
+				runs[i] = append(runs[i], row{Policy: w.Name, Server: s.Name, Concurrency: conc,
+					RPS: float64(res.Requests) / res.Elapsed.Seconds(), Errors: res.Errors,
+					P50us: us(res.Hist.quantile(0.5)), P99us: us(res.Hist.quantile(0.99)), P999us: us(res.Hist.quantile(0.999)),
+					RSSMB: float64(cur) / (1 << 20), PeakRSSMB: float64(peak) / (1 << 20)})
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 			}
+		}
+		for _, rs := range runs {
+			rep.Rows = append(rep.Rows, medianRow(rs))
 		}
 	}
 	return nil
+}
+
+// medianRow takes each figure's median over the rounds (errors summed,
+// peak memory the largest).
+func medianRow(rs []row) row {
+	med := func(f func(row) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	out := rs[len(rs)-1]
+	out.Rounds = len(rs)
+	out.RPS = med(func(r row) float64 { return r.RPS })
+	out.P50us = med(func(r row) float64 { return r.P50us })
+	out.P99us = med(func(r row) float64 { return r.P99us })
+	out.P999us = med(func(r row) float64 { return r.P999us })
+	out.Errors = 0
+	for _, r := range rs {
+		out.Errors += r.Errors
+		out.PeakRSSMB = max(out.PeakRSSMB, r.PeakRSSMB)
+	}
+	return out
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
