@@ -36,12 +36,10 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if d.ID == "" {
 		d.ID = newDecisionID()
 	}
-	raw = bytes.TrimSpace(raw)
-	if bytes.Equal(raw, []byte("null")) {
-		raw = nil
-	}
+	raw = rawInput(raw)
 	var key cacheKey
-	cacheable := st.cacheable(d.Path)
+	fp := st.fast.get(d.Path)
+	cacheable := st.cacheable(fp)
 	if cacheable {
 		key = keyOf(d.Path, raw)
 		if hit, ok := st.cache.get(key); ok {
@@ -62,7 +60,7 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 	if input != nil {
 		in = input
 	}
-	result, defined, err := st.eval(ctx, d.Path, in)
+	result, defined, err := st.evalWith(ctx, fp, d.Path, in)
 	d.Duration = time.Since(d.Time)
 	d.Result, d.Defined = result, defined
 	if err != nil {
@@ -85,6 +83,15 @@ func (e *Engine) DecideJSON(ctx context.Context, path string, raw []byte, opts .
 		return d, fmt.Errorf("evaluating data.%s: %w", d.Path, err)
 	}
 	return d, nil
+}
+
+// rawInput trims the input's JSON; nil or null means no input.
+func rawInput(raw []byte) []byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	return raw
 }
 
 // logDecision hands d to the decision logger, with the input as the Go

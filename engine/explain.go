@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/lineage"
@@ -34,7 +33,7 @@ func (e *Engine) DecideExplained(ctx context.Context, path string, raw []byte, m
 		d.ID = newDecisionID()
 	}
 	var evalOpts []rego.EvalOption
-	if raw != nil && !isNullJSON(raw) {
+	if raw = rawInput(raw); raw != nil {
 		in, err := parseInput(raw)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrBadInput, err)
@@ -73,9 +72,4 @@ func (e *Engine) DecideExplained(ctx context.Context, path string, raw []byte, m
 		trace = lineage.Full(trace)
 	}
 	return d, trace, nil
-}
-
-func isNullJSON(b []byte) bool {
-	v, err := parseInput(b)
-	return err == nil && v.Compare(ast.Null{}) == 0
 }

@@ -31,7 +31,7 @@ type fastPath struct {
 // fastPaths holds, per path, the VM (nil when the path cannot be planned)
 // and whether planning is under way.
 type fastPaths struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	paths    map[string]*fastPath
 	planning map[string]bool
 	// what planning needs
@@ -124,21 +124,30 @@ func (f *fastPaths) get(path string) *fastPath {
 	if f == nil || f.off {
 		return nil
 	}
-	f.mu.Lock()
+	// Every decision asks: the planned case takes a read lock only.
+	f.mu.RLock()
 	fp, ok := f.paths[path]
-	if !ok && !f.planning[path] {
+	f.mu.RUnlock()
+	if ok {
+		return fp
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fp, ok = f.paths[path]; !ok && !f.planning[path] {
 		f.planning[path] = true
 		go f.plan(context.Background(), []string{path})
 	}
-	f.mu.Unlock()
 	return fp
 }
 
-// evalFast evaluates with the VM when the path has one; ok is false when
-// the caller must use topdown.
-func (s *State) evalFast(ctx context.Context, path string, input any) (result any, defined, ok bool, err error) {
-	fp := s.fast.get(path)
-	if fp == nil || fp.disabled.Load() {
+// usable reports whether fp may answer: planned and still agreeing with
+// topdown.
+func (fp *fastPath) usable() bool { return fp != nil && !fp.disabled.Load() }
+
+// evalFast evaluates with fp, path's VM (nil when it has none); ok is
+// false when the caller must use topdown.
+func (s *State) evalFast(ctx context.Context, fp *fastPath, path string, input any) (result any, defined, ok bool, err error) {
+	if !fp.usable() {
 		return nil, false, false, nil
 	}
 	var in ast.Value
@@ -210,12 +219,6 @@ func (s *State) setupFast(src *Source, data map[string]any, opts CompileOptions)
 	return nil
 }
 
-// cacheable reports whether path's results may be cached: it has an IR
-// plan (deterministic) that agrees with topdown so far.
-func (s *State) cacheable(path string) bool {
-	if s.cache == nil {
-		return false
-	}
-	fp := s.fast.get(path)
-	return fp != nil && !fp.disabled.Load()
-}
+// cacheable reports whether results from fp's path may be cached: it has
+// an IR plan (deterministic) that agrees with topdown so far.
+func (s *State) cacheable(fp *fastPath) bool { return s.cache != nil && fp.usable() }

@@ -57,7 +57,12 @@ func (s *State) Eval(ctx context.Context, path string, input any) (result any, d
 // plan, else with topdown. defined is false when the document is undefined
 // for this input (OPA's server then omits "result").
 func (s *State) eval(ctx context.Context, path string, input any) (result any, defined bool, err error) {
-	if r, d, ok, err := s.evalFast(ctx, path, input); ok {
+	return s.evalWith(ctx, s.fast.get(path), path, input)
+}
+
+// evalWith is eval with path's VM already looked up (fp, nil for none).
+func (s *State) evalWith(ctx context.Context, fp *fastPath, path string, input any) (result any, defined bool, err error) {
+	if r, d, ok, err := s.evalFast(ctx, fp, path, input); ok {
 		return r, d, err
 	}
 	return s.evalTopdown(ctx, path, input)

@@ -18,7 +18,7 @@ type metrics struct {
 	rejected        *prometheus.CounterVec // reason: unauthorized|rate_limited|too_large|bad_request
 	activations     prometheus.CounterFunc
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	paths map[string]bool
 }
 
@@ -57,6 +57,12 @@ func newMetrics(eng *engine.Engine) *metrics {
 
 // pathLabel bounds the path label's values.
 func (m *metrics) pathLabel(p string) string {
+	m.mu.RLock()
+	known := m.paths[p]
+	m.mu.RUnlock()
+	if known {
+		return p
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.paths[p] {
