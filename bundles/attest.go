@@ -1,9 +1,7 @@
 package bundles
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -190,28 +188,17 @@ type fileDigest struct{ name, sha256 string }
 
 // fileDigests lists the sha256 of every file in the bundle tarball.
 func fileDigests(b []byte) ([]fileDigest, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a bundle tarball: %w", ErrAttestation, err)
-	}
-	tr := tar.NewReader(zr)
 	var out []fileDigest
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: reading the bundle: %w", ErrAttestation, err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
+	err := eachFile(b, func(name string, r io.Reader) error {
 		d := sha256.New()
-		if _, err := io.Copy(d, io.LimitReader(tr, 1<<30)); err != nil {
-			return nil, fmt.Errorf("%w: reading %s: %w", ErrAttestation, h.Name, err)
+		if _, err := io.Copy(d, io.LimitReader(r, 1<<30)); err != nil {
+			return err
 		}
-		out = append(out, fileDigest{strings.TrimPrefix(h.Name, "/"), hex.EncodeToString(d.Sum(nil))})
+		out = append(out, fileDigest{name, hex.EncodeToString(d.Sum(nil))})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAttestation, err)
 	}
 	slices.SortFunc(out, func(a, b fileDigest) int { return strings.Compare(a.name, b.name) })
 	return out, nil

@@ -1,9 +1,7 @@
 package bundles
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/retry"
@@ -134,7 +133,7 @@ func PushOCI(ctx context.Context, ref OCIRef, bundleBytes, attestation []byte, o
 		if title != "" {
 			d.Annotations = map[string]string{ocispec.AnnotationTitle: title}
 		}
-		if err := repo.Push(ctx, d, bytes.NewReader(b)); err != nil && !isAlreadyExists(err) {
+		if err := repo.Push(ctx, d, bytes.NewReader(b)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			return d, fmt.Errorf("pushing %s to %s: %w", cmpTitle(title, mediaType), ref, err)
 		}
 		return d, nil
@@ -198,9 +197,6 @@ func cmpTitle(title, mediaType string) string {
 	return mediaType
 }
 
-func isAlreadyExists(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "already exists")
-}
 
 type namedFile struct {
 	name string
@@ -209,30 +205,19 @@ type namedFile struct {
 
 // regoFiles lists the bundle's .rego and data.json files in tar order.
 func regoFiles(b []byte) ([]namedFile, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	var out []namedFile
+	err := eachFile(b, func(name string, r io.Reader) error {
+		if base := path.Base(name); !strings.HasSuffix(base, ".rego") && base != "data.json" {
+			return nil
+		}
+		data, err := io.ReadAll(r)
+		out = append(out, namedFile{name, data})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsafe, err)
 	}
-	tr := tar.NewReader(zr)
-	var out []namedFile
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnsafe, err)
-		}
-		base := path.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || !(strings.HasSuffix(base, ".rego") || base == "data.json") {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, namedFile{strings.TrimPrefix(h.Name, "/"), data})
-	}
+	return out, nil
 }
 
 // ociFetcher pulls a tag; the ETag is the manifest digest.

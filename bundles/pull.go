@@ -367,8 +367,8 @@ func (p *Puller) verify(b, att []byte, etag string) (*Pulled, string, error) {
 		v.Attested = true
 		v.Repository = st.Predicate.BuildDefinition.ExternalParameters.Repository
 		v.Branch = st.Predicate.BuildDefinition.ExternalParameters.Branch
-		if st.Predicate.BuildDefinition.ExternalParameters.Revision != "" && len(st.Predicate.BuildDefinition.ResolvedDependencies) > 0 {
-			if c := st.Predicate.BuildDefinition.ResolvedDependencies[0].Digest["gitCommit"]; c != "" && c != v.Revision {
+		for _, dep := range st.Predicate.BuildDefinition.ResolvedDependencies {
+			if c := dep.Digest["gitCommit"]; c != "" && c != v.Revision {
 				return nil, RefuseAttestation, fmt.Errorf("%w: it attests commit %s, the bundle's manifest names %s", ErrAttestation, c, v.Revision)
 			}
 		}

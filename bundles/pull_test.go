@@ -1,15 +1,11 @@
 package bundles
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -179,13 +175,13 @@ func TestPullerRefusesBadBundlesAndKeepsServing(t *testing.T) {
 		{"tampered file", RefuseSignature, "digest", f.canned(bundletest.TamperRego(t, good), `"t1"`, link)},
 		{"another key", RefuseSignature, "signature", f.canned(byOther, `"t2"`, link)},
 		{"no .signatures.json", RefuseSignature, ".signatures.json", f.canned(unsigned, `"t3"`, link)},
-		{"malformed .signatures.json", RefuseSignature, "signature", f.canned(withFile(t, unsigned, ".signatures.json", []byte(`{"signatures": ["x.y"]}`)), `"t4"`, link)},
-		{"attestation of another digest", RefuseAttestation, "it attests sha256", f.canned(mustSign(t, withFile(t, unsigned, "extra/data.json", []byte(`{}`)), *f.srv.Sign), `"t5"`, link)},
+		{"malformed .signatures.json", RefuseSignature, "signature", f.canned(bundletest.SetFile(t, unsigned, ".signatures.json", []byte(`{"signatures": ["x.y"]}`)), `"t4"`, link)},
+		{"attestation of another digest", RefuseAttestation, "it attests sha256", f.canned(mustSign(t, bundletest.SetFile(t, unsigned, "extra/data.json", []byte(`{}`)), *f.srv.Sign), `"t5"`, link)},
 		{"no attestation", RefuseAttestation, "offers no attestation", f.canned(good, `"t6"`, "")},
 		{"older bundle replayed", RefuseDowngrade, "lower than the active", f.canned(older, `"t7"`, "")},
-		{"../ path", RefuseUnsafe, "..", f.canned(rawTar(t, "../../etc/x.rego", "package x"), `"t8"`, "")},
-		{"absolute path", RefuseUnsafe, "leaves the bundle root", f.canned(rawTar(t, "//etc/x.rego", "package x"), `"t9"`, "")},
-		{"duplicate names", RefuseUnsafe, "appears twice", f.canned(rawTar(t, "/x.rego", "package x", "/x.rego", "package y"), `"t10"`, "")},
+		{"../ path", RefuseUnsafe, "..", f.canned(tarball(t, entry{name: "../../etc/x.rego", body: []byte("package x")}), `"t8"`, "")},
+		{"absolute path", RefuseUnsafe, "leaves the bundle root", f.canned(tarball(t, entry{name: "//etc/x.rego", body: []byte("package x")}), `"t9"`, "")},
+		{"duplicate names", RefuseUnsafe, "appears twice", f.canned(tarball(t, entry{name: "/x.rego", body: []byte("package x")}, entry{name: "/x.rego", body: []byte("package y")}), `"t10"`, "")},
 		{"server error", RefuseDownload, "HTTP 500", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", 500) }},
 		{"revoked token", RefuseDownload, "HTTP 401", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "unknown token", 401) }},
 		{"hangs mid-download", RefuseDownload, "deadline", func(w http.ResponseWriter, r *http.Request) {
@@ -246,58 +242,6 @@ func mustSign(t *testing.T, b []byte, k SignKey) []byte {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// withFile rewrites the tarball with name set to data.
-func withFile(t *testing.T, b []byte, name string, data []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	tw := tar.NewWriter(zw)
-	replaced := false
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(tr)
-		if strings.TrimPrefix(h.Name, "/") == name {
-			body, replaced = data, true
-		}
-		h.Size = int64(len(body))
-		tw.WriteHeader(h)
-		tw.Write(body)
-	}
-	if !replaced {
-		tw.WriteHeader(&tar.Header{Name: "/" + name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
-		tw.Write(data)
-	}
-	tw.Close()
-	zw.Close()
-	return out.Bytes()
-}
-
-// rawTar is a tarball of name, content pairs, written as given.
-func rawTar(t *testing.T, pairs ...string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	tw := tar.NewWriter(zw)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		tw.WriteHeader(&tar.Header{Name: pairs[i], Mode: 0o644, Size: int64(len(pairs[i+1])), Typeflag: tar.TypeReg})
-		tw.Write([]byte(pairs[i+1]))
-	}
-	tw.Close()
-	zw.Close()
-	return out.Bytes()
 }
 
 // A restart restores the persisted bundle, verified again; a persisted
@@ -377,9 +321,15 @@ func TestPullerNeedsAKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "verification key is required") {
 		t.Fatalf("no key: %v", err)
 	}
-	_, err = NewPuller(PullOptions{Source: "ftp://x", PublicKey: []byte("x"), Activate: func(context.Context, *Pulled) error { return nil }})
-	if err == nil {
-		t.Fatal("a bad key or source was accepted")
+	_, err = NewPuller(PullOptions{Source: "http://x/bundles/main", PublicKey: []byte("x"), Activate: func(context.Context, *Pulled) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "verification key") {
+		t.Fatalf("a key that is not PEM: %v", err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, pub := pemKeys(t, k)
+	_, err = NewPuller(PullOptions{Source: "ftp://x", PublicKey: pub, Activate: func(context.Context, *Pulled) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "want http(s)://") {
+		t.Fatalf("an ftp source: %v", err)
 	}
 }
 

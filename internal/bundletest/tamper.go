@@ -59,8 +59,32 @@ func FlipByte(t testing.TB, b []byte) []byte {
 	return out
 }
 
-// rewrite copies the tarball b, passing each file's body through f.
-func rewrite(t testing.TB, b []byte, f func(name string, body []byte) []byte) []byte {
+// SetFile rewrites the bundle tarball b with the file name (a bundle path,
+// no leading slash) holding data, added at the end when b lacks it.
+func SetFile(t testing.TB, b []byte, name string, data []byte) []byte {
+	t.Helper()
+	found := false
+	out := rewrite(t, b, func(n string, body []byte) []byte {
+		if strings.TrimPrefix(n, "/") == name {
+			found = true
+			return data
+		}
+		return body
+	})
+	if found {
+		return out
+	}
+	return rewrite(t, b, func(_ string, body []byte) []byte { return body }, file{"/" + name, data})
+}
+
+type file struct {
+	name string
+	data []byte
+}
+
+// rewrite copies the tarball b, passing each file's body through f, and
+// appends add.
+func rewrite(t testing.TB, b []byte, f func(name string, body []byte) []byte, add ...file) []byte {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
@@ -90,6 +114,12 @@ func rewrite(t testing.TB, b []byte, f func(name string, body []byte) []byte) []
 		if _, err := tw.Write(body); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, a := range add {
+		if err := tw.WriteHeader(&tar.Header{Name: a.name, Mode: 0o644, Size: int64(len(a.data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(a.data)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
