@@ -197,7 +197,6 @@ func cmpTitle(title, mediaType string) string {
 	return mediaType
 }
 
-
 type namedFile struct {
 	name string
 	data []byte
