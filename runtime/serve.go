@@ -40,20 +40,19 @@ type ServeParams struct {
 
 // Serve is the sidecar: engine + decision API + decision log.
 type Serve struct {
-	eng          *engine.Engine
-	srv          *server.Server
-	log          *slog.Logger
-	audit        *auditStack
-	decisions    *auditDecisions
-	source       string
-	puller       *bundles.Puller
-	reporter     *statusReporter
-	extAuthz     *extauthz.Server
-	extAddr      string
-	extBound     net.Addr
-	extAuthzPath string
-	stopEdge     context.CancelFunc
-	edgeDone     chan struct{}
+	eng       *engine.Engine
+	srv       *server.Server
+	log       *slog.Logger
+	audit     *auditStack
+	decisions *auditDecisions
+	source    string
+	puller    *bundles.Puller
+	reporter  *statusReporter
+	extAuthz  *extauthz.Server
+	extCfg    config.ExtAuthz
+	extBound  net.Addr
+	stopEdge  context.CancelFunc
+	edgeDone  chan struct{}
 }
 
 // NewServe loads and compiles the policy before anything listens, so a policy
@@ -130,8 +129,7 @@ func NewServe(ctx context.Context, p ServeParams) (*Serve, error) {
 		return nil, err
 	}
 	if cfg.Server.ExtAuthz.Addr != "" {
-		s.extAuthz, s.extAddr = extauthz.New(s.eng, cfg.Server.ExtAuthz.Path, log), cfg.Server.ExtAuthz.Addr
-		s.extAuthzPath = cfg.Server.ExtAuthz.Path
+		s.extAuthz, s.extCfg = extauthz.New(s.eng, cfg.Server.ExtAuthz.Path, log), cfg.Server.ExtAuthz
 	}
 	return s, nil
 }
@@ -239,14 +237,14 @@ func (s *Serve) Start(ctx context.Context) (net.Addr, error) {
 		return nil, err
 	}
 	if s.extAuthz != nil {
-		ln, err := server.Listen(ctx, s.extAddr)
+		ln, err := server.Listen(ctx, s.extCfg.Addr)
 		if err != nil {
 			s.srv.Stop(context.Background())
 			return nil, fmt.Errorf("server.ext_authz.addr: %w", err)
 		}
 		s.extBound = ln.Addr()
 		go s.extAuthz.Serve(ln)
-		s.log.Info("ext_authz gRPC listening", logfields.Addr, ln.Addr().String(), logfields.Path, s.extAuthzPath)
+		s.log.Info("ext_authz gRPC listening", logfields.Addr, ln.Addr().String(), logfields.Path, s.extCfg.Path)
 	}
 	revision := "none yet"
 	if st := s.eng.Current(); st != nil {
