@@ -15,6 +15,7 @@ import (
 
 	"github.com/belladonna-dev/belladonna/internal/bundletest"
 	"github.com/belladonna-dev/belladonna/internal/registrytest"
+	"github.com/belladonna-dev/belladonna/internal/stockopa"
 	"github.com/belladonna-dev/belladonna/policyrepo"
 )
 
@@ -130,26 +131,8 @@ func TestOCIPushPull(t *testing.T) {
 	if _, err := PushOCI(ctx, flipped, bundletest.FlipByte(t, b2), nil, OCIOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	keyJSON, _ := json.Marshal(string(f.pub))
 	opaCfg := func(tag string) string {
-		return fmt.Sprintf(`services:
-  reg:
-    url: http://%s
-    type: oci
-bundles:
-  authz:
-    service: reg
-    resource: %s/policies/authz:%s
-    polling:
-      min_delay_seconds: 1
-      max_delay_seconds: 1
-    signing:
-      keyid: default
-keys:
-  default:
-    algorithm: ES256
-    key: %s
-`, reg, reg, tag, keyJSON)
+		return stockopa.Client{URL: "http://" + reg, OCI: true, Bundle: "authz", Resource: reg + "/policies/authz:" + tag, KeyPEM: f.pub}.Config()
 	}
 	addr, _ := startStockOPAWith(t, opaCfg("main"))
 	badAddr, badLogs := startStockOPAWith(t, opaCfg("flipped"))

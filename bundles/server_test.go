@@ -129,27 +129,7 @@ func TestTokensFileRefusesPlainTokens(t *testing.T) {
 // url with the token and the public key; it returns its address and log.
 func startStockOPA(t *testing.T, url string, pub []byte) (string, *stockopa.Logs) {
 	t.Helper()
-	keyJSON, _ := json.Marshal(string(pub))
-	return startStockOPAWith(t, fmt.Sprintf(`services:
-  bd:
-    url: %s
-    credentials:
-      bearer:
-        token: s3cret
-bundles:
-  authz:
-    service: bd
-    resource: /bundles/main
-    polling:
-      min_delay_seconds: 1
-      max_delay_seconds: 1
-    signing:
-      keyid: belladonna
-keys:
-  belladonna:
-    algorithm: ES256
-    key: %s
-`, url, keyJSON))
+	return startStockOPAWith(t, stockopa.Client{URL: url, Token: "s3cret", Bundle: "authz", Resource: "/bundles/main", KeyPEM: pub, KeyID: "belladonna"}.Config())
 }
 
 // startStockOPAWith runs stock `opa run --server` with the config cfg.

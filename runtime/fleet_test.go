@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -114,28 +113,6 @@ func startOPAWithStatus(t *testing.T, url, pubFile string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := json.Marshal(string(pub))
-	cfg := fmt.Sprintf(`labels:
-  edge_id: opa-1
-services:
-  bd:
-    url: %s
-bundles:
-  main:
-    service: bd
-    resource: /bundles/main
-    polling:
-      min_delay_seconds: 1
-      max_delay_seconds: 1
-    signing:
-      keyid: default
-keys:
-  default:
-    algorithm: ES256
-    key: %s
-status:
-  service: bd
-`, url, key)
-	addr, _ := stockopa.Server(t, cfg)
+	addr, _ := stockopa.Server(t, stockopa.Client{URL: url, Resource: "/bundles/main", KeyPEM: pub, Status: true, EdgeID: "opa-1"}.Config())
 	return addr
 }

@@ -167,31 +167,8 @@ bundles:
 	viaServer := sidecar("sidecar-http", srvURL+"/bundles/main")
 	viaOCI := sidecar("sidecar-oci", "oci://"+reg+"/policies/library:main")
 	pub, _ := os.ReadFile(signPub)
-	keyJSON, _ := json.Marshal(string(pub))
-	opaAddr, _ := stockopa.Server(t, fmt.Sprintf(`labels:
-  edge_id: opa-agent
-services:
-  bd:
-    url: %s
-    credentials:
-      bearer:
-        token: edge-token
-bundles:
-  main:
-    service: bd
-    resource: /bundles/main
-    polling:
-      min_delay_seconds: 1
-      max_delay_seconds: 1
-    signing:
-      keyid: default
-keys:
-  default:
-    algorithm: ES256
-    key: %s
-status:
-  service: bd
-`, srvURL, keyJSON))
+	opaAddr, _ := stockopa.Server(t, stockopa.Client{URL: srvURL, Token: "edge-token", Resource: "/bundles/main", KeyPEM: pub,
+		Status: true, EdgeID: "opa-agent"}.Config())
 	opaURL := "http://" + opaAddr
 	for _, u := range []string{viaServer, viaOCI, opaURL} {
 		waitReady(t, u)
