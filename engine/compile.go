@@ -86,9 +86,7 @@ func Compile(ctx context.Context, src *Source, opts CompileOptions) (*State, err
 		prepared: map[string]*preparedQuery{},
 		cache:    newResultCache(opts.CacheEntries),
 	}
-	if err := st.setupFast(src, data, opts); err != nil {
-		return nil, err
-	}
+	st.setupFast(src, data, opts)
 	eps := slices.Clone(opts.Entrypoints)
 	eps = append(eps, annotatedEntrypoints(compiler)...)
 	slices.Sort(eps)

@@ -37,9 +37,14 @@ type fastPaths struct {
 	// what planning needs
 	modules map[string]*ast.Module
 	raw     map[string][]byte
-	data    ast.Value
-	log     *slog.Logger
-	off     bool
+	// The base document as an OPA value, converted once, in the
+	// background, by the first plan that needs it (not at activation).
+	json     map[string]any
+	dataOnce sync.Once
+	data     ast.Value
+	dataErr  error
+	log      *slog.Logger
+	off      bool
 }
 
 // plan plans paths together (one compile, one VM); when that fails, each
@@ -75,6 +80,10 @@ func (f *fastPaths) build(ctx context.Context, paths []string) (*vm.VM, error) {
 	pol, err := vm.Plan(ctx, f.modules, f.raw, paths)
 	if err != nil {
 		return nil, err
+	}
+	f.dataOnce.Do(func() { f.data, f.dataErr = ast.InterfaceToValue(f.json) })
+	if f.dataErr != nil {
+		return nil, f.dataErr
 	}
 	return vm.New(pol, f.data)
 }
@@ -202,21 +211,13 @@ func sameValue(topdownResult any, v ast.Value) bool {
 
 // setupFast keeps what planning needs; with opts.Topdown every path stays
 // on topdown.
-func (s *State) setupFast(src *Source, data map[string]any, opts CompileOptions) error {
+func (s *State) setupFast(src *Source, data map[string]any, opts CompileOptions) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := &fastPaths{paths: map[string]*fastPath{}, planning: map[string]bool{}, modules: src.Modules, raw: src.Raw, log: log, off: opts.Topdown}
-	if !f.off {
-		v, err := ast.InterfaceToValue(data)
-		if err != nil {
-			return err
-		}
-		f.data = v
-	}
-	s.fast = f
-	return nil
+	s.fast = &fastPaths{paths: map[string]*fastPath{}, planning: map[string]bool{}, modules: src.Modules, raw: src.Raw,
+		json: data, log: log, off: opts.Topdown}
 }
 
 // cacheable reports whether results from fp's path may be cached: it has
