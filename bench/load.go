@@ -28,9 +28,54 @@ type loadResult struct {
 	Hist     *histogram
 }
 
+// sender sends input i and returns the first error (a non-200 status is
+// one); each worker has its own.
+type sender func(ctx context.Context, i int) error
+
+// netHTTPSender drives url with net/http's client.
+func netHTTPSender(c *http.Client, url string, inputs [][]byte) func() sender {
+	return func() sender {
+		buf := make([]byte, 0, 4096)
+		return func(ctx context.Context, i int) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(inputs[i]))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			b := bytes.NewBuffer(buf[:0])
+			_, err = io.Copy(b, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != 200 {
+				err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+			return err
+		}
+	}
+}
+
+// wireSender drives url with the lean client in wire.go, one connection per
+// worker.
+func wireSender(url string, inputs [][]byte) (func() sender, error) {
+	addr, reqs, err := wireRequests(url, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return func() sender {
+		c := &wireConn{addr: addr}
+		return func(ctx context.Context, i int) error {
+			status, err := c.do(ctx, reqs[i])
+			if err == nil && status != 200 {
+				err = fmt.Errorf("HTTP %d", status)
+			}
+			return err
+		}
+	}, nil
+}
+
 // closedLoop runs conc workers, each sending the next input as soon as the
 // previous answer is read, for warmup (not recorded) then d.
-func closedLoop(ctx context.Context, c *http.Client, url string, inputs [][]byte, conc int, warmup, d time.Duration) loadResult {
+func closedLoop(ctx context.Context, newSender func() sender, n int, conc int, warmup, d time.Duration) loadResult {
 	var next atomic.Uint64
 	var recording atomic.Bool
 	var errs atomic.Int64
@@ -40,23 +85,13 @@ func closedLoop(ctx context.Context, c *http.Client, url string, inputs [][]byte
 	for w := range conc {
 		hists[w] = &histogram{}
 		wg.Add(1)
+		send := newSender()
 		go func(h *histogram) {
 			defer wg.Done()
-			buf := make([]byte, 0, 4096)
 			for ctx.Err() == nil {
-				in := inputs[next.Add(1)%uint64(len(inputs))]
+				i := int(next.Add(1) % uint64(n))
 				start := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := c.Do(req)
-				if err == nil {
-					b := bytes.NewBuffer(buf[:0])
-					_, err = io.Copy(b, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						err = fmt.Errorf("HTTP %d", resp.StatusCode)
-					}
-				}
+				err := send(ctx, i)
 				if !recording.Load() {
 					continue
 				}

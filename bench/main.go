@@ -2,7 +2,7 @@
 // OPA module version go.mod pins) on the same bundles, under the same
 // closed-loop load, and checks that both answer every input alike.
 //
-//	go run ./bench [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
+//	go run ./bench [-client wire|net/http] [-clientprocs 1] [-bdenv GOGC=200] [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
 //	               [-out bench/results.json] [-baseline FILE -threshold PCT]
 //
 // BASELINE_FILE and BASELINE_THRESHOLD set -baseline and -threshold.
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ type options struct {
 	out, baseline    string
 	threshold        float64
 	audit, nocache   bool
+	client           string
+	bdEnv            []string
+	clientProcs      int
 }
 
 func main() {
@@ -43,7 +47,22 @@ func main() {
 	flag.Float64Var(&o.threshold, "threshold", envFloat("BASELINE_THRESHOLD", 10), "regression threshold in percent (throughput down or p99 up)")
 	flag.BoolVar(&o.audit, "audit", true, "also run belladonna with its audit log on (every decision recorded)")
 	flag.BoolVar(&o.nocache, "nocache", true, "also run belladonna with its result cache off (every request evaluated)")
+	flag.StringVar(&o.client, "client", "wire", "load generator client: wire (lean HTTP/1.1, like wrk) or net/http")
+	var bdEnv string
+	flag.StringVar(&bdEnv, "bdenv", "", "extra environment for the belladonna servers, comma-separated (e.g. GOGC=200), to try runtime settings")
+	procs := flag.Int("clientprocs", 1, "GOMAXPROCS of the load generator: 1 (as wrk -t1) leaves the servers the other core of a 2-core machine; 0 is the Go default")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
+	o.clientProcs = runtime.GOMAXPROCS(0)
+	if bdEnv != "" {
+		o.bdEnv = strings.Split(bdEnv, ",")
+	}
+	if o.client != "wire" && o.client != "net/http" {
+		fmt.Fprintf(os.Stderr, "bench: -client %q: want wire or net/http\n", o.client)
+		os.Exit(2)
+	}
 	for _, c := range strings.Split(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || n < 1 {

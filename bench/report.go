@@ -32,11 +32,14 @@ type checked struct {
 }
 
 type report struct {
-	Started    time.Time `json:"started"`
-	Duration   string    `json:"duration"`
-	Rows       []row     `json:"rows"`
-	Checked    []checked `json:"checked"`
-	Mismatches int       `json:"mismatches"`
+	Started     time.Time `json:"started"`
+	Duration    string    `json:"duration"`
+	Client      string    `json:"client"`
+	ClientProcs int       `json:"client_procs"`
+	BdEnv       []string  `json:"belladonna_env,omitempty"`
+	Rows        []row     `json:"rows"`
+	Checked     []checked `json:"checked"`
+	Mismatches  int       `json:"mismatches"`
 }
 
 func (r *report) find(policy, server string, conc int) *row {

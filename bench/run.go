@@ -28,7 +28,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String()}
+	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String(), Client: o.client, ClientProcs: o.clientProcs, BdEnv: o.bdEnv}
 	for _, w := range ws {
 		if !slices.Contains(o.policies, w.Name) {
 			continue
@@ -97,7 +97,11 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 		}
 	}()
 	for _, sp := range specs {
-		s, err := start(ctx, sp.name, sp.dir, sp.argv...)
+		var env []string
+		if sp.argv[0] == bd {
+			env = o.bdEnv
+		}
+		s, err := start(ctx, sp.name, sp.dir, env, sp.argv...)
 		if err != nil {
 			return err
 		}
@@ -119,7 +123,14 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 		for round := range o.rounds {
 			for i, s := range servers {
 				fmt.Fprintf(os.Stderr, "%s: %s at concurrency %d, round %d/%d ...\n", w.Name, s.Name, conc, round+1, o.rounds)
-				res := closedLoop(ctx, c, s.URL+"/v1/data/"+w.Path, w.Inputs, conc, o.warmup, o.duration)
+				url := s.URL + "/v1/data/" + w.Path
+				newSender := netHTTPSender(c, url, w.Inputs)
+				if o.client == "wire" {
+					if newSender, err = wireSender(url, w.Inputs); err != nil {
+						return err
+					}
+				}
+				res := closedLoop(ctx, newSender, len(w.Inputs), conc, o.warmup, o.duration)
 				cur, peak := s.rss()
 				runs[i] = append(runs[i], row{Policy: w.Name, Server: s.Name, Concurrency: conc,
 					RPS: float64(res.Requests) / res.Elapsed.Seconds(), Errors: res.Errors,

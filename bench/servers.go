@@ -70,9 +70,10 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// start runs argv (with ADDR replaced by a free address) in dir and waits
+// start runs argv (with ADDR replaced by a free address) in dir, with env
+// added to the environment, and waits
 // until /health answers 200.
-func start(ctx context.Context, name, dir string, argv ...string) (*server, error) {
+func start(ctx context.Context, name, dir string, env []string, argv ...string) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -83,6 +84,9 @@ func start(ctx context.Context, name, dir string, argv ...string) (*server, erro
 	s := &server{Name: name, URL: "http://" + addr}
 	s.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	s.cmd.Dir = dir
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)

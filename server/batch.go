@@ -29,7 +29,7 @@ type batchAnswer struct {
 // shape Enterprise OPA uses: {"responses": {"id": {"result": ...}}}; 200
 // when all succeed, 207 when some failed (each failure says why).
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(r)
+	body, err := s.readBody(r, nil)
 	if err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, errTooLarge) {

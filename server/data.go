@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/server/types"
@@ -26,7 +28,11 @@ var errTooLarge = errors.New("request body too large")
 // data answers GET and POST /v1/data/{path} as OPA's server does.
 func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	input, hasInput, err := s.readInput(r)
+	// The body's buffer is reused by later requests: nothing that outlives
+	// this handler keeps the input's bytes (the engine copies what it keeps).
+	bp := bodyPool.Get().(*[]byte)
+	defer putBody(bp)
+	input, hasInput, err := s.readInput(r, bp)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			s.metrics.rejected.WithLabelValues("too_large").Inc()
@@ -41,7 +47,10 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	if c := clientFrom(r.Context()); c != "" {
 		caller = c + "@" + r.RemoteAddr
 	}
-	q := r.URL.Query()
+	var q url.Values // nil (every lookup empty) without a query string
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	explain := q.Get("explain")
 	var trace []*topdown.Event
 	var d *engine.Decision
@@ -114,8 +123,9 @@ func writeDecision(w http.ResponseWriter, d *engine.Decision) {
 			return
 		}
 	}
-	buf := make([]byte, 0, len(res)+64)
-	buf = append(buf, `{"decision_id":"`...)
+	bp := bodyPool.Get().(*[]byte)
+	defer putBody(bp)
+	buf := append((*bp)[:0], `{"decision_id":"`...)
 	buf = append(buf, d.ID...) // a UUID: nothing to escape
 	buf = append(buf, '"')
 	if d.Defined {
@@ -126,7 +136,19 @@ func writeDecision(w http.ResponseWriter, d *engine.Decision) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusOK)
-	w.Write(buf)
+	w.Write(buf) // copied into the connection's buffer: buf can be reused
+	*bp = buf
+}
+
+// bodyPool holds request and response buffers of the decision handler.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// putBody returns a buffer to the pool unless a large body grew it: one
+// big request must not pin its memory for good.
+func putBody(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		bodyPool.Put(bp)
+	}
 }
 
 var jsonContentType = []string{"application/json"}
@@ -139,7 +161,7 @@ func isTrue(q url.Values, key string) bool {
 // the body's "input" member for POST, the `input` query parameter for GET.
 // Only the body's top level is scanned here; the input itself is parsed
 // by the engine, and not at all when its result is cached.
-func (s *Server) readInput(r *http.Request) (raw []byte, present bool, err error) {
+func (s *Server) readInput(r *http.Request, buf *[]byte) (raw []byte, present bool, err error) {
 	if r.Method == http.MethodGet {
 		q := r.URL.Query().Get("input")
 		if q == "" {
@@ -151,10 +173,11 @@ func (s *Server) readInput(r *http.Request) (raw []byte, present bool, err error
 		}
 		return []byte(q), !isNull([]byte(q)), nil
 	}
-	body, err := s.readBody(r)
+	body, err := s.readBody(r, *buf)
 	if err != nil {
 		return nil, false, err
 	}
+	*buf = body
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, false, nil
 	}
@@ -298,10 +321,10 @@ func badJSON(body []byte) error {
 	return errors.New("body is not valid JSON")
 }
 
-// readBody reads at most MaxRequestBytes, after gzip decompression when the
-// client sent Content-Encoding: gzip (a small compressed body must not expand
-// past the limit).
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
+// readBody reads at most MaxRequestBytes into dst's memory, after gzip
+// decompression when the client sent Content-Encoding: gzip (a small
+// compressed body must not expand past the limit).
+func (s *Server) readBody(r *http.Request, dst []byte) ([]byte, error) {
 	limit := s.opts.MaxRequestBytes
 	var src io.Reader = r.Body
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
@@ -311,20 +334,39 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 		}
 		defer zr.Close()
 		src = zr
+	} else if n := r.ContentLength; n > limit {
+		return nil, tooLarge(limit)
+	} else if n > 0 {
+		// Known length: read exactly that, into one buffer.
+		dst = slices.Grow(dst[:0], int(n))[:n]
+		if _, err := io.ReadFull(src, dst); err != nil {
+			return nil, fmt.Errorf("reading body: %w", err)
+		}
+		return dst, nil
 	}
-	// A body of known length is read into one buffer of that size.
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= limit && src == r.Body {
-		buf.Grow(int(n) + 1)
+	dst = dst[:0]
+	lr := io.LimitReader(src, limit+1)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, max(512, cap(dst)))
+		}
+		n, err := lr.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading body: %w", err)
+		}
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(src, limit+1)); err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
+	if int64(len(dst)) > limit {
+		return nil, tooLarge(limit)
 	}
-	body := buf.Bytes()
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%w: limit is %d bytes (server.max_request_bytes)", errTooLarge, limit)
-	}
-	return body, nil
+	return dst, nil
+}
+
+func tooLarge(limit int64) error {
+	return fmt.Errorf("%w: limit is %d bytes (server.max_request_bytes)", errTooLarge, limit)
 }
 
 func decodeJSON(bs []byte) (any, error) {

@@ -20,7 +20,7 @@ func FuzzReadInput(f *testing.F) {
 		if gz {
 			r.Header.Set("Content-Encoding", "gzip")
 		}
-		in, present, err := s.readInput(r)
+		in, present, err := s.readInput(r, new([]byte))
 		if err != nil && (in != nil || present) {
 			t.Fatalf("error with a value: %v %v", in, err)
 		}

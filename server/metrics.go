@@ -1,7 +1,10 @@
 package server
 
 import (
+	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,14 +21,41 @@ type metrics struct {
 	rejected        *prometheus.CounterVec // reason: unauthorized|rate_limited|too_large|bad_request
 	activations     prometheus.CounterFunc
 
+	// The series the hot path touches, resolved once: WithLabelValues
+	// hashes its labels on every call.
+	cacheHit, cacheMiss prometheus.Counter
+	requestsByClass     [6]prometheus.Counter // index: status / 100
+
 	mu    sync.RWMutex
-	paths map[string]bool
+	paths map[string]*pathMetrics
+}
+
+// pathMetrics are one path label's series.
+type pathMetrics struct {
+	label    string
+	seconds  prometheus.Observer
+	outcomes [len(outcomes)]atomic.Pointer[prometheus.Counter] // made on first use
+}
+
+var outcomes = [...]string{engine.OutcomeAllow, engine.OutcomeDeny, engine.OutcomeDefined, engine.OutcomeUndefined, engine.OutcomeError}
+
+func (p *pathMetrics) outcome(m *metrics, o string) prometheus.Counter {
+	i := slices.Index(outcomes[:], o)
+	if i < 0 {
+		return m.decisions.WithLabelValues(p.label, o)
+	}
+	if c := p.outcomes[i].Load(); c != nil {
+		return *c
+	}
+	c := m.decisions.WithLabelValues(p.label, o)
+	p.outcomes[i].Store(&c)
+	return c
 }
 
 const maxPathLabels = 100
 
 func newMetrics(eng *engine.Engine) *metrics {
-	return &metrics{
+	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belladonna_decisions_total",
 			Help: "Decisions answered, by path and outcome (allow, deny, defined, undefined, error).",
@@ -51,41 +81,65 @@ func newMetrics(eng *engine.Engine) *metrics {
 			Name: "belladonna_policy_activations_total",
 			Help: "Policy states activated (each bundle or policy swap).",
 		}, func() float64 { return float64(eng.Activations()) }),
-		paths: map[string]bool{},
+		paths: map[string]*pathMetrics{},
 	}
+	// Made here, so they exist (at zero) whether or not anyone registers.
+	m.cacheHit, m.cacheMiss = m.cache.WithLabelValues("hit"), m.cache.WithLabelValues("miss")
+	for _, c := range []int{2, 4, 5} {
+		m.requestsByClass[c] = m.requests.WithLabelValues(strconv.Itoa(c) + "xx")
+	}
+	return m
 }
 
-// pathLabel bounds the path label's values.
-func (m *metrics) pathLabel(p string) string {
+// path returns p's series, bounding the path label's values.
+func (m *metrics) path(p string) *pathMetrics {
 	m.mu.RLock()
-	known := m.paths[p]
+	pm := m.paths[p]
 	m.mu.RUnlock()
-	if known {
-		return p
+	if pm != nil {
+		return pm
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.paths[p] {
-		return p
+	if pm := m.paths[p]; pm != nil {
+		return pm
 	}
+	label := p
 	if len(m.paths) >= maxPathLabels {
-		return "other"
+		label = "other"
+		if pm := m.paths[label]; pm != nil {
+			return pm // not stored under p: the map stays bounded
+		}
+		p = label
 	}
-	m.paths[p] = true
-	return p
+	pm = &pathMetrics{label: label, seconds: m.decisionSeconds.WithLabelValues(label)}
+	m.paths[p] = pm
+	return pm
 }
+
+// pathLabel is the label p is counted under.
+func (m *metrics) pathLabel(p string) string { return m.path(p).label }
 
 // observe counts one answered decision.
 func (m *metrics) observe(d *engine.Decision, err error) {
-	path := m.pathLabel(d.Path)
-	m.decisionSeconds.WithLabelValues(path).Observe(d.Duration.Seconds())
-	m.decisions.WithLabelValues(path, outcome(d, err)).Inc()
+	pm := m.path(d.Path)
+	pm.seconds.Observe(d.Duration.Seconds())
+	pm.outcome(m, outcome(d, err)).Inc()
 	switch {
 	case d.Cached:
-		m.cache.WithLabelValues("hit").Inc()
+		m.cacheHit.Inc()
 	case d.CacheMiss:
-		m.cache.WithLabelValues("miss").Inc()
+		m.cacheMiss.Inc()
 	}
+}
+
+// request counts one response by its status class.
+func (m *metrics) request(status int) {
+	if c := status / 100; c >= 0 && c < len(m.requestsByClass) && m.requestsByClass[c] != nil {
+		m.requestsByClass[c].Inc()
+		return
+	}
+	m.requests.WithLabelValues(strconv.Itoa(status/100) + "xx").Inc()
 }
 
 // outcome is the decision's allow/deny reading, or error.
@@ -97,18 +151,13 @@ func outcome(d *engine.Decision, err error) string {
 }
 
 // register adds the metrics to reg and pre-creates the label values that
-// do not depend on traffic so dashboards see zeros rather than gaps.
+// do not depend on traffic so dashboards see zeros rather than gaps (the
+// cache and status-class series newMetrics made).
 func (m *metrics) register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.decisions, m.decisionSeconds, m.cache, m.requests, m.rejected, m.activations} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
-	}
-	for _, r := range []string{"hit", "miss"} {
-		m.cache.WithLabelValues(r)
-	}
-	for _, c := range []string{"2xx", "4xx", "5xx"} {
-		m.requests.WithLabelValues(c)
 	}
 	for _, r := range []string{"unauthorized", "rate_limited", "too_large", "bad_request"} {
 		m.rejected.WithLabelValues(r)

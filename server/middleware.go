@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/open-policy-agent/opa/v1/server/types"
 
@@ -53,7 +52,7 @@ func (s *Server) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := httpstatus.Wrap(w)
 		next.ServeHTTP(sw, r)
-		s.metrics.requests.WithLabelValues(strconv.Itoa(sw.Status/100) + "xx").Inc()
+		s.metrics.request(sw.Status)
 	})
 }
 
