@@ -2,7 +2,7 @@
 // OPA module version go.mod pins) on the same bundles, under the same
 // closed-loop load, and checks that both answer every input alike.
 //
-//	go run ./bench [-client wire|net/http] [-clientprocs 1] [-bdenv GOGC=200] [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
+//	go run ./bench [-client wire|net/http] [-clientprocs 1] [-serverprocs 1] [-bdenv GOGC=200] [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
 //	               [-out bench/results.json] [-baseline FILE -threshold PCT]
 //
 // BASELINE_FILE and BASELINE_THRESHOLD set -baseline and -threshold.
@@ -31,6 +31,7 @@ type options struct {
 	client           string
 	bdEnv            []string
 	clientProcs      int
+	serverProcs      int
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	var bdEnv string
 	flag.StringVar(&bdEnv, "bdenv", "", "extra environment for the belladonna servers, comma-separated (e.g. GOGC=200), to try runtime settings")
 	procs := flag.Int("clientprocs", 1, "GOMAXPROCS of the load generator: 1 (as wrk -t1) leaves the servers the other core of a 2-core machine; 0 is the Go default")
+	flag.IntVar(&o.serverProcs, "serverprocs", 1, "GOMAXPROCS of every server, opa and belladonna alike: 1 runs each as a sidecar with one CPU (as a Kubernetes limit of 1 sets it) beside the load generator's core; 0 leaves the Go default (all cores)")
 	flag.Parse()
 	if *procs > 0 {
 		runtime.GOMAXPROCS(*procs)

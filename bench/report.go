@@ -36,6 +36,7 @@ type report struct {
 	Duration    string    `json:"duration"`
 	Client      string    `json:"client"`
 	ClientProcs int       `json:"client_procs"`
+	ServerProcs int       `json:"server_procs"` // 0: the Go default
 	BdEnv       []string  `json:"belladonna_env,omitempty"`
 	Rows        []row     `json:"rows"`
 	Checked     []checked `json:"checked"`
@@ -54,6 +55,11 @@ func (r *report) find(policy, server string, conc int) *row {
 // print writes the table: each row with its throughput and p99 as a ratio
 // to stock OPA's best (its -O=1 bundle) at the same concurrency.
 func (r *report) print(w io.Writer) {
+	procs := "the Go default (all cores)"
+	if r.ServerProcs > 0 {
+		procs = fmt.Sprint(r.ServerProcs)
+	}
+	fmt.Fprintf(w, "load generator: %s client, GOMAXPROCS %d; servers' GOMAXPROCS: %s; %s per measurement\n", r.Client, r.ClientProcs, procs, r.Duration)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "policy\tserver\tconc\treq/s\tp50 µs\tp99 µs\tp99.9 µs\tRSS MB\tpeak MB\terrors\treq/s vs opa -O=1\tp99 vs opa -O=1\t")
 	for _, x := range r.Rows {
@@ -89,6 +95,11 @@ func (r *report) compare(file string, threshold float64, w io.Writer) (int, erro
 	var base report
 	if err := json.Unmarshal(b, &base); err != nil {
 		return 0, fmt.Errorf("baseline %s: %w", file, err)
+	}
+	// Figures taken with another load generator or CPU split do not compare.
+	if base.Client != r.Client || base.ClientProcs != r.ClientProcs || base.ServerProcs != r.ServerProcs {
+		return 0, fmt.Errorf("baseline %s was measured with the %s client at GOMAXPROCS %d and servers at %d, this run with %s at %d and %d: rerun with the same -client, -clientprocs and -serverprocs",
+			file, base.Client, base.ClientProcs, base.ServerProcs, r.Client, r.ClientProcs, r.ServerProcs)
 	}
 	n := 0
 	for _, x := range r.Rows {

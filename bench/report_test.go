@@ -34,4 +34,9 @@ func TestCompareWithBaseline(t *testing.T) {
 	if _, err := now.compare(filepath.Join(t.TempDir(), "missing.json"), 10, &out); err == nil {
 		t.Fatal("a missing baseline is not an error")
 	}
+	// A run with the servers on another CPU split is not compared.
+	now.ServerProcs = 1
+	if _, err := now.compare(file, 10, &out); err == nil || !strings.Contains(err.Error(), "-serverprocs") {
+		t.Fatalf("different setup compared: %v", err)
+	}
 }

@@ -28,7 +28,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String(), Client: o.client, ClientProcs: o.clientProcs, BdEnv: o.bdEnv}
+	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String(), Client: o.client, ClientProcs: o.clientProcs, ServerProcs: o.serverProcs, BdEnv: o.bdEnv}
 	for _, w := range ws {
 		if !slices.Contains(o.policies, w.Name) {
 			continue
@@ -98,8 +98,11 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 	}()
 	for _, sp := range specs {
 		var env []string
+		if o.serverProcs > 0 {
+			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", o.serverProcs))
+		}
 		if sp.argv[0] == bd {
-			env = o.bdEnv
+			env = append(env, o.bdEnv...)
 		}
 		s, err := start(ctx, sp.name, sp.dir, env, sp.argv...)
 		if err != nil {
