@@ -2,7 +2,7 @@
 // OPA module version go.mod pins) on the same bundles, under the same
 // closed-loop load, and checks that both answer every input alike.
 //
-//	go run ./bench [-client wire|net/http] [-clientprocs 1] [-serverprocs 1] [-bdenv GOGC=200] [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
+//	go run ./bench [-client wire|net/http] [-clientprocs 1] [-serverprocs 1] [-pin=true] [-bdenv GOGC=200] [-duration 3s] [-rounds 3] [-conc 1,8,64] [-policies rbac,gateway,syscall]
 //	               [-out bench/results.json] [-baseline FILE -threshold PCT]
 //
 // BASELINE_FILE and BASELINE_THRESHOLD set -baseline and -threshold.
@@ -32,6 +32,8 @@ type options struct {
 	bdEnv            []string
 	clientProcs      int
 	serverProcs      int
+	serverLogs       bool
+	pin              bool
 }
 
 func main() {
@@ -52,6 +54,8 @@ func main() {
 	var bdEnv string
 	flag.StringVar(&bdEnv, "bdenv", "", "extra environment for the belladonna servers, comma-separated (e.g. GOGC=200), to try runtime settings")
 	procs := flag.Int("clientprocs", 1, "GOMAXPROCS of the load generator: 1 (as wrk -t1) leaves the servers the other core of a 2-core machine; 0 is the Go default")
+	flag.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "pin the load generator to CPU 0 and the servers to the other CPUs (taskset), so that neither runs on the other's core")
+	flag.BoolVar(&o.serverLogs, "serverlogs", false, "print each server's output when it stops (with -bdenv GODEBUG=gctrace=1, say)")
 	flag.IntVar(&o.serverProcs, "serverprocs", 1, "GOMAXPROCS of every server, opa and belladonna alike: 1 runs each as a sidecar with one CPU (as a Kubernetes limit of 1 sets it) beside the load generator's core; 0 leaves the Go default (all cores)")
 	flag.Parse()
 	if *procs > 0 {

@@ -37,6 +37,7 @@ type report struct {
 	Client      string    `json:"client"`
 	ClientProcs int       `json:"client_procs"`
 	ServerProcs int       `json:"server_procs"` // 0: the Go default
+	Pinned      bool      `json:"pinned"`
 	BdEnv       []string  `json:"belladonna_env,omitempty"`
 	Rows        []row     `json:"rows"`
 	Checked     []checked `json:"checked"`
@@ -59,7 +60,11 @@ func (r *report) print(w io.Writer) {
 	if r.ServerProcs > 0 {
 		procs = fmt.Sprint(r.ServerProcs)
 	}
-	fmt.Fprintf(w, "load generator: %s client, GOMAXPROCS %d; servers' GOMAXPROCS: %s; %s per measurement\n", r.Client, r.ClientProcs, procs, r.Duration)
+	pinned := "not pinned"
+	if r.Pinned {
+		pinned = "load generator on CPU 0, servers on the others"
+	}
+	fmt.Fprintf(w, "load generator: %s client, GOMAXPROCS %d; servers' GOMAXPROCS: %s; %s; %s per measurement\n", r.Client, r.ClientProcs, procs, pinned, r.Duration)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "policy\tserver\tconc\treq/s\tp50 µs\tp99 µs\tp99.9 µs\tRSS MB\tpeak MB\terrors\treq/s vs opa -O=1\tp99 vs opa -O=1\t")
 	for _, x := range r.Rows {
@@ -97,9 +102,9 @@ func (r *report) compare(file string, threshold float64, w io.Writer) (int, erro
 		return 0, fmt.Errorf("baseline %s: %w", file, err)
 	}
 	// Figures taken with another load generator or CPU split do not compare.
-	if base.Client != r.Client || base.ClientProcs != r.ClientProcs || base.ServerProcs != r.ServerProcs {
-		return 0, fmt.Errorf("baseline %s was measured with the %s client at GOMAXPROCS %d and servers at %d, this run with %s at %d and %d: rerun with the same -client, -clientprocs and -serverprocs",
-			file, base.Client, base.ClientProcs, base.ServerProcs, r.Client, r.ClientProcs, r.ServerProcs)
+	if base.Client != r.Client || base.ClientProcs != r.ClientProcs || base.ServerProcs != r.ServerProcs || base.Pinned != r.Pinned {
+		return 0, fmt.Errorf("baseline %s was measured with the %s client at GOMAXPROCS %d, servers at %d, pinned %v; this run with %s at %d, %d, pinned %v: rerun with the same -client, -clientprocs, -serverprocs and -pin",
+			file, base.Client, base.ClientProcs, base.ServerProcs, base.Pinned, r.Client, r.ClientProcs, r.ServerProcs, r.Pinned)
 	}
 	n := 0
 	for _, x := range r.Rows {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -28,7 +29,15 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String(), Client: o.client, ClientProcs: o.clientProcs, ServerProcs: o.serverProcs, BdEnv: o.bdEnv}
+	if o.pin {
+		if runtime.NumCPU() < 2 {
+			return nil, fmt.Errorf("-pin needs at least 2 CPUs, this machine has %d", runtime.NumCPU())
+		}
+		if err := pinSelf(0); err != nil {
+			return nil, err
+		}
+	}
+	rep := &report{Started: time.Now().UTC(), Duration: o.duration.String(), Client: o.client, ClientProcs: o.clientProcs, ServerProcs: o.serverProcs, Pinned: o.pin, BdEnv: o.bdEnv}
 	for _, w := range ws {
 		if !slices.Contains(o.policies, w.Name) {
 			continue
@@ -94,6 +103,9 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 	defer func() {
 		for _, s := range servers {
 			s.stop()
+			if o.serverLogs {
+				fmt.Fprintf(os.Stderr, "== %s output\n%s", s.Name, s.logs.String())
+			}
 		}
 	}()
 	for _, sp := range specs {
@@ -104,7 +116,11 @@ func runWorkload(ctx context.Context, o options, rep *report, w *workload, work,
 		if sp.argv[0] == bd {
 			env = append(env, o.bdEnv...)
 		}
-		s, err := start(ctx, sp.name, sp.dir, env, sp.argv...)
+		argv := sp.argv
+		if o.pin {
+			argv = pinArgv(fmt.Sprintf("1-%d", runtime.NumCPU()-1), argv)
+		}
+		s, err := start(ctx, sp.name, sp.dir, env, argv...)
 		if err != nil {
 			return err
 		}
