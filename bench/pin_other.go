@@ -4,6 +4,8 @@ package main
 
 import "errors"
 
-func pinSelf(int) error { return errors.New("-pin needs Linux (sched_setaffinity); run with -pin=false") }
+func pinSelf(int) error {
+	return errors.New("-pin needs Linux (sched_setaffinity); run with -pin=false")
+}
 
 func pinArgv(_ string, argv []string) []string { return argv }
