@@ -16,7 +16,9 @@ import (
 // BenchmarkServeHTTP drives the decision API over loopback TCP with
 // keep-alive connections, 8 at a time, on a deterministic path (cache
 // hits after the first round of inputs): what the HTTP layer costs.
-func BenchmarkServeHTTP(b *testing.B) {
+// benchServer is a Server on the benchmark policy, its entrypoint planned.
+func benchServer(b *testing.B) *Server {
+	b.Helper()
 	src, err := engine.LoadFS(fstest.MapFS{"app/app.rego": {Data: []byte(policy)}}, ".", engine.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -31,6 +33,11 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+func BenchmarkServeHTTP(b *testing.B) {
+	s := benchServer(b)
 	addr, err := s.Start(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -65,20 +72,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 // without a connection: the allocations and time that are this package's
 // own, apart from net/http's.
 func BenchmarkHandlerHit(b *testing.B) {
-	src, err := engine.LoadFS(fstest.MapFS{"app/app.rego": {Data: []byte(policy)}}, ".", engine.LoadOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng := engine.New(engine.WithCompileOptions(engine.CompileOptions{CacheEntries: 10000, Entrypoints: []string{"app/allow"}}))
-	st, err := eng.Activate(context.Background(), src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st.FastPathsReady(context.Background())
-	s, err := New(eng, Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchServer(b)
 	h := s.Handler()
 	body := []byte(`{"input": {"user": "user-1"}}`)
 	rd := bytes.NewReader(body)
