@@ -117,9 +117,6 @@ func (m *metrics) path(p string) *pathMetrics {
 	return pm
 }
 
-// pathLabel is the label p is counted under.
-func (m *metrics) pathLabel(p string) string { return m.path(p).label }
-
 // observe counts one answered decision.
 func (m *metrics) observe(d *engine.Decision, err error) {
 	pm := m.path(d.Path)
